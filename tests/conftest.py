@@ -1,0 +1,66 @@
+"""Shared fixtures: the real PostgreSQL cluster the suite starts itself, and fresh databases.
+
+The cluster is the project's local one (``scripts/local_pg.py``, data in ``.local/pg``); it is
+started once per session if not running. Every test that needs a warehouse gets its own fresh
+database, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _local_pg():
+    spec = importlib.util.spec_from_file_location("local_pg", ROOT / "scripts" / "local_pg.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """Superuser DSN (database ``postgres``) of the running local cluster."""
+    dsn = _local_pg().start()
+    return dsn.rsplit("/", 1)[0] + "/postgres"
+
+
+def _create_db(server_dsn: str, name: str) -> str:
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return server_dsn.rsplit("/", 1)[0] + "/" + name
+
+
+def _drop_db(server_dsn: str, name: str) -> None:
+    with psycopg.connect(server_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def fresh_db(pg_server: str) -> Iterator[str]:
+    """Superuser DSN of a new, empty database, dropped after the test (kept with KEEP_TEST_DB=1)."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = _create_db(pg_server, name)
+    yield dsn
+    if not os.environ.get("KEEP_TEST_DB"):
+        _drop_db(pg_server, name)
+
+
+@pytest.fixture(scope="module")
+def module_db(pg_server: str) -> Iterator[str]:
+    """Like ``fresh_db`` but shared by the tests of one module."""
+    name = f"m_{uuid.uuid4().hex[:12]}"
+    dsn = _create_db(pg_server, name)
+    yield dsn
+    if not os.environ.get("KEEP_TEST_DB"):
+        _drop_db(pg_server, name)
