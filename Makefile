@@ -1,0 +1,67 @@
+# Webinar Attendance DWH — every set-up step is here, idempotent; README shows the two that matter.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+DEMO_DATE ?= 2026-11-24T06:00:00+01:00
+PYTEST_ARGS ?=
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := False
+export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
+
+.PHONY: help demo test test-fast lint venv postgres stack down manifest airflow dashboard bench lock clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: venv postgres manifest  ## run the morning job end to end on the local stack (PostgreSQL + API sandbox)
+	$(BIN)/python scripts/devstack.py up
+	source .local/env.sh && $(BIN)/python scripts/demo.py --logical-date "$(DEMO_DATE)"
+
+test: venv postgres manifest  ## run the whole test suite (unit → sandbox → warehouse → dags → e2e) and the linters
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: venv postgres  ## unit + sandbox + warehouse layers only
+	$(BIN)/python -m pytest -m "unit or sandbox or warehouse" $(PYTEST_ARGS)
+
+lint: venv  ## ruff + sqlfluff
+	$(BIN)/ruff check .
+	cd dbt_project && ../$(BIN)/sqlfluff lint models
+
+venv: $(STAMP)  ## create .venv from the pinned requirements.txt
+$(STAMP): requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==0.13.9
+	UV_COMPILE_BYTECODE=1 $(BIN)/uv pip install -q -p $(BIN)/python -r requirements.txt
+	touch $(STAMP)
+
+postgres:  ## make sure PostgreSQL server binaries exist (installs Debian's package as root)
+	@bash scripts/ensure_postgres.sh
+
+manifest: venv  ## dbt parse → dbt_project/target/manifest.json (Cosmos renders the DAG from it)
+	cd dbt_project && DBT_PROFILES_DIR=. ../$(BIN)/dbt parse --quiet >/dev/null
+
+stack: venv postgres  ## start PostgreSQL, roles and the API sandbox; write .local/env.sh
+	$(BIN)/python scripts/devstack.py up
+
+down:  ## stop the sandbox and PostgreSQL
+	-$(BIN)/python scripts/devstack.py down
+
+airflow: stack manifest  ## Airflow UI on http://127.0.0.1:8080 wired to the local stack
+	source .local/env.sh && bash scripts/airflow_standalone.sh
+
+dashboard: stack  ## the bundled dashboard on http://127.0.0.1:8501 (reads published marts as bi_reader)
+	source .local/env.sh && $(BIN)/streamlit run dashboard/app.py --server.headless true
+
+bench: venv postgres manifest  ## benchmark (SCALE=1 by default); writes bench/RESULTS.md
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+lock:  ## re-resolve requirements.in → requirements.txt (needs only PyPI)
+	$(BIN)/uv pip compile requirements.in -p 3.11 -o requirements.txt --no-header
+
+clean: down  ## remove local state (cluster, Airflow home, venv)
+	rm -rf .local $(VENV) dbt_project/target

@@ -1,0 +1,256 @@
+"""Settings from Airflow connections and the environment, validated once.
+
+Secrets enter the project only here: through Airflow connections (``AIRFLOW_CONN_<ID>`` locally,
+any secrets backend in production). Inside an Airflow task connections are resolved by Airflow
+itself (so secrets backends work); elsewhere (benchmark, scripts) the same ``AIRFLOW_CONN_*``
+variables are parsed here, in Airflow's JSON or URI form.
+
+A misconfiguration raises :class:`ConfigError` naming the setting or connection to fix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+SOURCES: tuple[str, ...] = ("bigmarker", "calendly", "zoom")
+DEFAULT_CONN_IDS: dict[str, str] = {
+    "bigmarker": "bigmarker_default",
+    "calendly": "calendly_default",
+    "zoom": "zoom_default",
+    "dwh": "dwh_default",
+}
+
+
+class ConfigError(ValueError):
+    """A setting or connection is missing or invalid; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """The parts of an Airflow connection the project uses (duck-compatible with Airflow's).
+
+    ``password`` is excluded from ``repr`` so a logged object never shows the secret.
+    """
+
+    conn_id: str
+    conn_type: str | None = None
+    host: str | None = None
+    login: str | None = None
+    password: str | None = field(default=None, repr=False)
+    schema: str | None = None
+    port: int | None = None
+    extra_dejson: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+def _env_name(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def _parse_env_connection(conn_id: str, value: str) -> ConnectionInfo:
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            data = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{_env_name(conn_id)} is not valid JSON ({exc.msg} at char {exc.pos})"
+            ) from exc
+        extra = data.get("extra") or {}
+        if isinstance(extra, str):
+            extra = json.loads(extra) if extra.strip() else {}
+        port = data.get("port")
+        return ConnectionInfo(
+            conn_id=conn_id,
+            conn_type=data.get("conn_type"),
+            host=data.get("host"),
+            login=data.get("login"),
+            password=data.get("password"),
+            schema=data.get("schema"),
+            port=int(port) if port not in (None, "") else None,
+            extra_dejson=extra,
+        )
+    parts = urlsplit(value)
+    if not parts.scheme:
+        raise ConfigError(f"{_env_name(conn_id)} must be a connection URI or Airflow's JSON form")
+    return ConnectionInfo(
+        conn_id=conn_id,
+        conn_type=parts.scheme.replace("postgresql", "postgres"),
+        host=unquote(parts.hostname) if parts.hostname else None,
+        login=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        schema=parts.path.lstrip("/") or None,
+        port=parts.port,
+        extra_dejson={},
+    )
+
+
+def _inside_airflow_task() -> bool:
+    return bool(os.environ.get("AIRFLOW_CTX_DAG_ID")) or "SUPERVISOR_COMMS" in os.environ
+
+
+def connection_defined(conn_id: str) -> bool:
+    """Whether a connection is configured, without resolving secrets backends.
+
+    Used to switch sources on and off: a source runs when its connection exists (or when
+    ``DWH_ENABLE_<SOURCE>`` says so explicitly).
+    """
+    if os.environ.get(_env_name(conn_id)):
+        return True
+    if _inside_airflow_task():
+        try:
+            get_connection(conn_id)
+        except ConfigError:
+            return False
+        return True
+    return False
+
+
+def get_connection(conn_id: str) -> ConnectionInfo:
+    """Resolve a connection: through Airflow inside a task, else from ``AIRFLOW_CONN_<ID>``.
+
+    Raises:
+        ConfigError: the connection is not defined anywhere.
+    """
+    raw = os.environ.get(_env_name(conn_id))
+    if raw:
+        return _parse_env_connection(conn_id, raw)
+    if _inside_airflow_task():
+        try:
+            from airflow.sdk import BaseHook
+
+            conn = BaseHook.get_connection(conn_id)
+        except Exception as exc:  # Airflow raises its own not-found type per version
+            raise ConfigError(
+                f"Airflow connection '{conn_id}' is not defined: add it in the UI "
+                f"(Admin → Connections) or set {_env_name(conn_id)}"
+            ) from exc
+        return ConnectionInfo(
+            conn_id=conn_id,
+            conn_type=conn.conn_type,
+            host=conn.host,
+            login=conn.login,
+            password=conn.password,
+            schema=conn.schema,
+            port=conn.port,
+            extra_dejson=dict(conn.extra_dejson or {}),
+        )
+    raise ConfigError(f"connection '{conn_id}' is not defined: set {_env_name(conn_id)}")
+
+
+def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be >= {minimum}")
+    return value
+
+
+def _env_bool(name: str) -> bool | None:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return None
+    low = raw.strip().lower()
+    if low in {"1", "true", "yes", "on"}:
+        return True
+    if low in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name}={raw!r} must be true or false")
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Non-secret pipeline settings (all from ``DWH_*`` environment variables).
+
+    Attributes:
+        timezone: IANA zone of the schedule and of reporting dates (``DWH_TIMEZONE``).
+        lookback_days: How far before the cursor/interval end each run re-pulls (``DWH_LOOKBACK_DAYS``).
+        lookahead_days: How far after the interval end scheduled webinars are pulled (``DWH_LOOKAHEAD_DAYS``).
+        history_start: Where a first or full-refresh run starts (``DWH_HISTORY_START``).
+        page_size: Page size asked of the APIs (``DWH_PAGE_SIZE``); vendors cap it.
+        batch_parents: Parent objects (conferences, events, webinars) per landing transaction.
+        max_retries: HTTP attempts per request (``DWH_HTTP_MAX_RETRIES``).
+        schedule_cron: The morning schedule (``DWH_SCHEDULE``), in ``timezone``.
+    """
+
+    timezone: str = "Europe/Berlin"
+    lookback_days: int = 14
+    lookahead_days: int = 60
+    history_start: date = date(2024, 1, 1)
+    page_size: int = 500
+    batch_parents: int = 50
+    max_retries: int = 6
+    schedule_cron: str = "0 6 * * *"
+
+    @classmethod
+    def from_env(cls) -> PipelineSettings:
+        tz = os.environ.get("DWH_TIMEZONE", cls.timezone)
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"DWH_TIMEZONE={tz!r} is not an IANA time zone (e.g. Europe/Berlin)") from exc
+        start_raw = os.environ.get("DWH_HISTORY_START")
+        try:
+            history_start = date.fromisoformat(start_raw) if start_raw else cls.history_start
+        except ValueError as exc:
+            raise ConfigError(f"DWH_HISTORY_START={start_raw!r} must be a date like 2024-01-01") from exc
+        return cls(
+            timezone=tz,
+            lookback_days=_env_int("DWH_LOOKBACK_DAYS", cls.lookback_days),
+            lookahead_days=_env_int("DWH_LOOKAHEAD_DAYS", cls.lookahead_days),
+            history_start=history_start,
+            page_size=_env_int("DWH_PAGE_SIZE", cls.page_size, minimum=1),
+            batch_parents=_env_int("DWH_BATCH_PARENTS", cls.batch_parents, minimum=1),
+            max_retries=_env_int("DWH_HTTP_MAX_RETRIES", cls.max_retries, minimum=1),
+            schedule_cron=os.environ.get("DWH_SCHEDULE", cls.schedule_cron),
+        )
+
+
+def source_conn_id(source: str) -> str:
+    """Connection id of a source (``DWH_<SOURCE>_CONN_ID`` overrides the default)."""
+    if source not in SOURCES:
+        raise ConfigError(f"unknown source {source!r}; known: {', '.join(SOURCES)}")
+    return os.environ.get(f"DWH_{source.upper()}_CONN_ID", DEFAULT_CONN_IDS[source])
+
+
+def dwh_conn_id() -> str:
+    return os.environ.get("DWH_CONN_ID", DEFAULT_CONN_IDS["dwh"])
+
+
+def source_enabled(source: str) -> tuple[bool, str]:
+    """Whether a source runs, and why (for the log line of a skipped task).
+
+    ``DWH_ENABLE_<SOURCE>`` (true/false) wins; otherwise the source runs when its connection exists.
+    """
+    explicit = _env_bool(f"DWH_ENABLE_{source.upper()}")
+    conn_id = source_conn_id(source)
+    if explicit is False:
+        return False, f"disabled by DWH_ENABLE_{source.upper()}=false"
+    if explicit is True:
+        return True, f"enabled by DWH_ENABLE_{source.upper()}=true"
+    if connection_defined(conn_id):
+        return True, f"connection '{conn_id}' is defined"
+    return False, f"connection '{conn_id}' is not defined (set {_env_name(conn_id)} to enable it)"
+
+
+def pii_key() -> str | None:
+    """Secret for the keyed e-mail hash: ``DWH_PII_KEY`` or the ``dwh_pii_key`` connection's password."""
+    key = os.environ.get("DWH_PII_KEY")
+    if key:
+        return key
+    if os.environ.get(_env_name("dwh_pii_key")) or _inside_airflow_task():
+        try:
+            return get_connection("dwh_pii_key").password
+        except ConfigError:
+            return None
+    return None
