@@ -1,0 +1,123 @@
+"""
+### Webinar attendance — the morning run
+
+Pulls **BigMarker** (and the legacy **Calendly** registrations + **Zoom** attendance pair) into the
+PostgreSQL warehouse, builds the dbt models, validates the new marts with Great Expectations and
+only then publishes them to the `marts` schema that BI tools read (write-audit-publish).
+
+| step | what happens | when it fails |
+|---|---|---|
+| `prepare_warehouse` | creates/updates schemas and raw tables (idempotent) | check connection `dwh_default` |
+| `extract_load_<source>` | pulls the window `[cursor − lookback, interval end + lookahead)`, lands raw JSON with COPY, one transaction per batch; bad records go to `raw.quarantine` | 401/403: fix the named connection; 429/5xx are retried |
+| `source_freshness` | `dbt source freshness` on the raw tables | a stale source alerts, the run goes on |
+| `dbt_build` | staging → intermediate → marts, built in `marts_build` (invisible to BI) with dbt tests | fix the model/test named in the log |
+| `validate_marts` | Great Expectations suites on `marts_build` | the log lists each failed expectation with the observed value; `marts` stays as it was |
+| `publish_marts` | swaps `marts_build` into `marts` in one transaction | BI keeps the previous marts |
+| `run_report` | counts per source, quarantined rows (warning) | — |
+
+A source whose connection is missing is **skipped** with a log line saying which connection to set.
+Rerunning any date is safe: raw is append-only and staging keeps the latest record per key.
+Params: `full_refresh` (re-pull from `DWH_HISTORY_START`), `lookback_days` (override).
+Runbook: README.md → "Operations".
+"""
+
+from __future__ import annotations
+
+import os
+
+import pendulum
+from airflow.sdk import Param, dag, task
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from webinar_dwh.config import SOURCES, PipelineSettings
+from webinar_dwh.orchestration import default_args, dbt_build_group, on_failure_alert
+
+SETTINGS = PipelineSettings.from_env()  # environment only: no I/O at parse time
+
+
+@dag(
+    dag_id="webinar_attendance",
+    schedule=CronTriggerTimetable(
+        SETTINGS.schedule_cron, timezone=SETTINGS.timezone, interval=pendulum.duration(days=1)
+    ),
+    start_date=pendulum.datetime(2025, 1, 1, tz=SETTINGS.timezone),
+    catchup=False,
+    max_active_runs=1,
+    default_args=default_args(),
+    dagrun_timeout=pendulum.duration(hours=2),
+    tags=["webinars", "bigmarker", "calendly", "zoom", "dbt", "great-expectations"],
+    doc_md=__doc__,
+    params={
+        "full_refresh": Param(False, type="boolean", description="Re-pull everything since DWH_HISTORY_START."),
+        "lookback_days": Param(
+            None, type=["null", "integer"], minimum=0, description="Override DWH_LOOKBACK_DAYS for this run."
+        ),
+    },
+    on_failure_callback=on_failure_alert,
+)
+def webinar_attendance() -> None:
+    @task
+    def prepare_warehouse() -> None:
+        """Create or update the warehouse schemas, raw tables and meta tables (idempotent)."""
+        from webinar_dwh import pipeline
+
+        pipeline.prepare_warehouse()
+
+    @task
+    def extract_load(source: str, **context) -> dict:
+        """Pull one source for this run's window and land it in `raw` (skipped if not configured).
+
+        Window: `[min(cursor, interval end) − lookback, interval end + lookahead)` on the webinar start
+        time; every webinar in it is re-pulled with all its registrations and attendees. Returns
+        small counts only (rows per entity, quarantined, retries).
+        """
+        from webinar_dwh import pipeline
+
+        return pipeline.extract_load(source, pipeline.RunInfo.from_context(context))
+
+    @task(trigger_rule="none_failed")
+    def loads_done(summaries: list[dict | None]) -> dict:
+        """Join point after the sources: skipped (disabled) sources do not block the build."""
+        return {s["source"]: s for s in summaries if s}
+
+    @task(trigger_rule="none_failed")
+    def source_freshness(**context) -> dict:
+        """Run `dbt source freshness`; a stale source sends an alert but does not stop the run."""
+        from webinar_dwh import pipeline
+
+        return pipeline.source_freshness(pipeline.RunInfo.from_context(context))
+
+    @task
+    def validate_marts(**context) -> dict:
+        """Great Expectations on the freshly built marts in `marts_build` (blocking checks fail the run)."""
+        from webinar_dwh import pipeline
+
+        return pipeline.validate_build(pipeline.RunInfo.from_context(context))
+
+    @task
+    def publish_marts(**context) -> dict:
+        """Atomically swap the validated marts into `marts` (what BI reads)."""
+        from webinar_dwh import pipeline
+
+        return pipeline.publish(pipeline.RunInfo.from_context(context))
+
+    @task
+    def run_report(loads: dict, published: dict) -> dict:
+        """Log what the run did; warn when records were quarantined."""
+        from webinar_dwh import pipeline
+
+        return pipeline.report(loads, published)
+
+    prepared = prepare_warehouse()
+    summaries = [extract_load.override(task_id=f"extract_load_{src}")(source=src) for src in SOURCES]
+    prepared >> summaries
+    loaded = loads_done(summaries)
+    freshness = source_freshness()
+    dbt_build = dbt_build_group(project_dir=os.path.join(os.path.dirname(__file__), "..", "dbt_project"))
+    validated = validate_marts()
+    published = publish_marts()
+    loaded >> freshness >> dbt_build >> validated >> published
+    run_report(loaded, published)
+
+
+webinar_attendance()
