@@ -1,0 +1,159 @@
+"""Helpers shared by the vendor packages: timestamps, windows, contract checks, connection fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from webinar_dwh.http import ConfigurationError
+
+Kind = Literal["str", "id", "int", "number", "timestamp", "object", "list", "bool"]
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Parse a vendor timestamp into an aware UTC ``datetime``.
+
+    Accepts ISO 8601 strings with an offset or ``Z`` (``2025-03-04T15:00:00-05:00``,
+    ``2025-03-04T20:00:00.000000Z``). Naive strings are rejected: a timestamp without an offset
+    cannot be placed in a window safely.
+
+    Raises:
+        ValueError: not a string, not ISO 8601, or without a UTC offset.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("timestamp has no UTC offset")
+    return moment.astimezone(UTC)
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as ISO 8601 UTC with seconds precision, e.g. ``2025-03-04T20:00:00+00:00``.
+
+    Sub-second parts are truncated (never rounded up), so a cursor compared with ``>=`` never
+    skips the record it came from.
+    """
+    return moment.astimezone(UTC).replace(microsecond=0).isoformat()
+
+
+def check_window(window_start: datetime, window_end: datetime) -> tuple[datetime, datetime]:
+    """Validate a half-open window ``[window_start, window_end)`` and return it in UTC.
+
+    Raises:
+        ValueError: a bound is naive or the window is empty/inverted.
+    """
+    for name, moment in (("window_start", window_start), ("window_end", window_end)):
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError(f"{name} must be timezone-aware")
+    start, end = window_start.astimezone(UTC), window_end.astimezone(UTC)
+    if start >= end:
+        raise ValueError(f"empty window: window_start {start.isoformat()} >= window_end {end.isoformat()}")
+    return start, end
+
+
+def raw_text(obj: Any) -> str:
+    """The JSON text of a vendor object as kept in quarantine (non-JSON values as ``repr``)."""
+    try:
+        return json.dumps(obj, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(obj)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a vendor record contract.
+
+    Attributes:
+        name: JSON key.
+        kind: ``str`` (any string), ``id`` (non-empty string or integer), ``int`` (integer, not
+            bool), ``number`` (int or float), ``timestamp`` (ISO 8601 string with offset),
+            ``object``, ``list``, ``bool``.
+        required: The key must be present.
+        nullable: ``null`` is acceptable.
+    """
+
+    name: str
+    kind: Kind
+    required: bool = True
+    nullable: bool = False
+
+
+def _kind_error(kind: Kind, value: Any) -> str | None:
+    got = type(value).__name__
+    if kind == "str":
+        return None if isinstance(value, str) else f"must be a string, got {got}"
+    if kind == "id":
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            return f"must be a string or integer id, got {got}"
+        return "must not be empty" if value == "" else None
+    if kind == "int":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else f"must be an integer, got {got}"
+    if kind == "number":
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if ok else f"must be a number, got {got}"
+    if kind == "timestamp":
+        try:
+            parse_timestamp(value)
+        except ValueError as exc:
+            return f"is not a parseable timestamp ({exc}): {str(value)[:40]!r}"
+        return None
+    if kind == "object":
+        return None if isinstance(value, Mapping) else f"must be an object, got {got}"
+    if kind == "list":
+        return None if isinstance(value, list) else f"must be a list, got {got}"
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"must be a boolean, got {got}"
+    raise AssertionError(kind)
+
+
+def contract_violation(entity: str, obj: Any, fields: Sequence[Field]) -> str | None:
+    """Check a record against its contract; return the first violation as a reason, else ``None``.
+
+    Unknown extra fields are fine (schema drift is kept in the raw JSON); only the listed fields
+    are checked for presence and type.
+    """
+    if not isinstance(obj, Mapping):
+        return f"{entity} record is not a JSON object (got {type(obj).__name__})"
+    for spec in fields:
+        if spec.name not in obj:
+            if spec.required:
+                return f"missing required field '{spec.name}'"
+            continue
+        value = obj[spec.name]
+        if value is None:
+            if spec.nullable or not spec.required:
+                continue
+            return f"field '{spec.name}' is null"
+        problem = _kind_error(spec.kind, value)
+        if problem:
+            return f"field '{spec.name}' {problem}"
+    return None
+
+
+def connection_field(conn: Any, attr: str, conn_id: str, what: str) -> str:
+    """A required string attribute of an Airflow-style connection, or a ConfigurationError."""
+    value = getattr(conn, attr, None)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"Airflow connection '{conn_id}' has no {attr} ({what})")
+    return value.strip()
+
+
+def base_url_of(conn: Any, conn_id: str, what: str) -> str:
+    """The connection's ``host`` as a base URL (``https://`` assumed when no scheme is given)."""
+    host = connection_field(conn, "host", conn_id, what).rstrip("/")
+    if "://" not in host:
+        host = f"https://{host}"
+    if not host.startswith(("http://", "https://")):
+        raise ConfigurationError(f"Airflow connection '{conn_id}': host must be an http(s) URL ({what})")
+    return host
+
+
+def extra_of(conn: Any) -> Mapping[str, Any]:
+    """The connection's ``extra_dejson`` (empty when absent or not a mapping)."""
+    extra = getattr(conn, "extra_dejson", None)
+    return extra if isinstance(extra, Mapping) else {}

@@ -1,0 +1,130 @@
+"""BigMarker source: conferences in a window, each followed by its registrations and attendees."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+from webinar_dwh.http import NotFoundError
+from webinar_dwh.records import Item, Record, Rejected
+from webinar_dwh.sources._common import (
+    check_window,
+    contract_violation,
+    iso_utc,
+    parse_timestamp,
+    raw_text,
+)
+from webinar_dwh.sources.bigmarker.client import BigMarkerClient
+from webinar_dwh.sources.bigmarker.contracts import ATTENDEE_FIELDS, CONFERENCE_FIELDS, REGISTRATION_FIELDS
+
+log = logging.getLogger(__name__)
+
+CURSOR_ENTITY = "conferences"
+ENTITIES: tuple[str, ...] = ("conferences", "registrations", "attendees")
+
+
+def extract(client: BigMarkerClient, window_start: datetime, window_end: datetime) -> Iterator[Item]:
+    """Yield conferences starting in ``[window_start, window_end)``, each followed by its children.
+
+    The window is driven by the conference ``start_time`` (converted to UTC); the lower bound is
+    inclusive, the upper bound exclusive. Conferences are yielded in ascending ``(start_time,
+    id)`` order; right after each conference ``Record`` come all its registration Records and
+    then all its attendee Records (children are always re-pulled in full, so late registrations
+    and attendance of older conferences are picked up by re-running an earlier window).
+
+    Memory: only the conferences of the window are held (to sort them); children stream page by
+    page.
+
+    Keys (docs/design.md): conference ``id``; registration ``<conference_id>:<bmid or
+    lower(trim(email))>``; attendee ``<conference_id>:<id>``; children's ``parent_key`` is the
+    conference id.
+
+    Records that break the contract are yielded as ``Rejected`` naming the field. A conference
+    whose ``start_time`` cannot be parsed is rejected (it cannot be placed in or out of the
+    window); a child endpoint answering 404 for a listed conference is logged, counted in
+    ``client.skipped`` and contributes no children.
+
+    Args:
+        client: A BigMarker client.
+        window_start: Inclusive lower bound (timezone-aware).
+        window_end: Exclusive upper bound (timezone-aware).
+
+    Raises:
+        ValueError: naive or empty window.
+        webinar_dwh.http.ApiError: on errors the client does not absorb (auth, exhausted retries).
+    """
+    start, end = check_window(window_start, window_end)
+    parents: dict[str, tuple[datetime, dict[str, Any]]] = {}
+    for page in client.conference_pages(start):
+        for obj in page:
+            moment = _start_of(obj)
+            if moment is not None and not start <= moment < end:
+                continue
+            reason = contract_violation("conferences", obj, CONFERENCE_FIELDS)
+            if reason or moment is None:
+                yield Rejected("conferences", None, raw_text(obj), reason or "field 'start_time' is invalid")
+                continue
+            parents[str(obj["id"])] = (moment, obj)
+    for conference_id, (_, obj) in sorted(parents.items(), key=lambda kv: (kv[1][0], kv[0])):
+        yield Record("conferences", conference_id, None, obj)
+        yield from _registrations(client, conference_id)
+        yield from _attendees(client, conference_id)
+
+
+def cursor_of(record: Record) -> str:
+    """Cursor value of a conference Record: its ``start_time`` as ISO 8601 UTC (seconds).
+
+    Raises:
+        ValueError: ``record`` is not a conference or has no parseable ``start_time``.
+    """
+    if record.entity != CURSOR_ENTITY:
+        raise ValueError(f"cursor_of expects a '{CURSOR_ENTITY}' record, got '{record.entity}'")
+    return iso_utc(parse_timestamp(record.payload.get("start_time")))
+
+
+def _start_of(obj: Any) -> datetime | None:
+    if not isinstance(obj, dict):
+        return None
+    try:
+        return parse_timestamp(obj.get("start_time"))
+    except ValueError:
+        return None
+
+
+def _registrations(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
+    try:
+        for page in client.registration_pages(conference_id):
+            for obj in page:
+                reason = contract_violation("registrations", obj, REGISTRATION_FIELDS)
+                person = None
+                if not reason:
+                    bmid = obj.get("bmid")
+                    person = str(bmid) if bmid not in (None, "") else obj["email"].strip().lower()
+                    if not person:
+                        reason = "registration has neither 'bmid' nor a non-empty 'email'"
+                if reason or person is None:
+                    yield Rejected("registrations", conference_id, raw_text(obj), reason or "no key")
+                    continue
+                yield Record("registrations", f"{conference_id}:{person}", conference_id, obj)
+    except NotFoundError as exc:
+        _skip(client, "registrations", conference_id, exc)
+
+
+def _attendees(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
+    try:
+        for page in client.attendee_pages(conference_id):
+            for obj in page:
+                reason = contract_violation("attendees", obj, ATTENDEE_FIELDS)
+                if reason:
+                    yield Rejected("attendees", conference_id, raw_text(obj), reason)
+                    continue
+                yield Record("attendees", f"{conference_id}:{obj['id']}", conference_id, obj)
+    except NotFoundError as exc:
+        _skip(client, "attendees", conference_id, exc)
+
+
+def _skip(client: BigMarkerClient, entity: str, conference_id: str, exc: NotFoundError) -> None:
+    client.skipped[f"{entity}:not_found"] += 1
+    log.warning("BigMarker %s of conference %s skipped: %s", entity, conference_id, exc)
