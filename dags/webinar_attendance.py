@@ -5,15 +5,18 @@ Pulls **BigMarker** (and the legacy **Calendly** registrations + **Zoom** attend
 PostgreSQL warehouse, builds the dbt models, validates the new marts with Great Expectations and
 only then publishes them to the `marts` schema that BI tools read (write-audit-publish).
 
-| step | what happens | when it fails |
-|---|---|---|
-| `prepare_warehouse` | creates/updates schemas and raw tables (idempotent) | check connection `dwh_default` |
-| `extract_load_<source>` | pulls the window `[cursor − lookback, interval end + lookahead)`, lands raw JSON with COPY, one transaction per batch; bad records go to `raw.quarantine` | 401/403: fix the named connection; 429/5xx are retried |
-| `source_freshness` | `dbt source freshness` on the raw tables | a stale source alerts, the run goes on |
-| `dbt_build` | staging → intermediate → marts, built in `marts_build` (invisible to BI) with dbt tests | fix the model/test named in the log |
-| `validate_marts` | Great Expectations suites on `marts_build` | the log lists each failed expectation with the observed value; `marts` stays as it was |
-| `publish_marts` | swaps `marts_build` into `marts` in one transaction | BI keeps the previous marts |
-| `run_report` | counts per source, quarantined rows (warning) | — |
+1. `prepare_warehouse` - creates/updates schemas, raw and meta tables (idempotent).
+   Fails? Check connection `dwh_default`.
+2. `extract_load_<source>` - pulls the window `[cursor - lookback, interval end + lookahead)`,
+   lands raw JSON with COPY, one transaction per batch; bad records go to `raw.quarantine`.
+   Fails? 401/403 name the connection to fix; 429/5xx are retried with backoff.
+3. `source_freshness` - `dbt source freshness` on raw; a stale source alerts, the run goes on.
+4. `dbt_build` - staging, intermediate, marts, built in `marts_build` (invisible to BI),
+   each model with its dbt tests. Fails? The log names the model or test.
+5. `validate_marts` - Great Expectations suites on `marts_build`. Fails? The log lists each
+   failed expectation with the observed value; `marts` stays exactly as it was.
+6. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new).
+7. `run_report` - rows per source; a warning counts quarantined records.
 
 A source whose connection is missing is **skipped** with a log line saying which connection to set.
 Rerunning any date is safe: raw is append-only and staging keeps the latest record per key.
@@ -30,7 +33,7 @@ from airflow.sdk import Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from webinar_dwh.config import SOURCES, PipelineSettings
-from webinar_dwh.orchestration import default_args, dbt_build_group, on_failure_alert
+from webinar_dwh.orchestration import dbt_build_group, default_args, on_failure_alert
 
 SETTINGS = PipelineSettings.from_env()  # environment only: no I/O at parse time
 
@@ -48,7 +51,9 @@ SETTINGS = PipelineSettings.from_env()  # environment only: no I/O at parse time
     tags=["webinars", "bigmarker", "calendly", "zoom", "dbt", "great-expectations"],
     doc_md=__doc__,
     params={
-        "full_refresh": Param(False, type="boolean", description="Re-pull everything since DWH_HISTORY_START."),
+        "full_refresh": Param(
+            False, type="boolean", description="Re-pull everything since DWH_HISTORY_START."
+        ),
         "lookback_days": Param(
             None, type=["null", "integer"], minimum=0, description="Override DWH_LOOKBACK_DAYS for this run."
         ),
@@ -67,7 +72,7 @@ def webinar_attendance() -> None:
     def extract_load(source: str, **context) -> dict:
         """Pull one source for this run's window and land it in `raw` (skipped if not configured).
 
-        Window: `[min(cursor, interval end) − lookback, interval end + lookahead)` on the webinar start
+        Window: `[min(cursor, interval end) - lookback, interval end + lookahead)` on the webinar start
         time; every webinar in it is re-pulled with all its registrations and attendees. Returns
         small counts only (rows per entity, quarantined, retries).
         """

@@ -1,0 +1,81 @@
+"""Run dbt commands in-process (dbtRunner) with the profile built from the warehouse connection.
+
+Cosmos renders the model tasks; this module serves the few dbt commands that are not models
+(``source freshness``) and the non-Airflow entry points (benchmark). The committed
+``dbt_project/profiles.yml`` holds no secret: it reads ``DWH_*`` environment variables, which
+are filled here from the ``dwh_default`` connection for the duration of the call only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from webinar_dwh import config
+
+if TYPE_CHECKING:
+    from webinar_dwh.pipeline import RunInfo
+
+log = logging.getLogger(__name__)
+
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+
+
+def dbt_env(conn: config.ConnectionInfo) -> dict[str, str]:
+    """``DWH_*`` variables the committed profiles.yml reads, from a warehouse connection."""
+    return {
+        "DWH_HOST": conn.host or "127.0.0.1",
+        "DWH_PORT": str(conn.port or 5432),
+        "DWH_USER": conn.login or "",
+        "DWH_PASSWORD": conn.password or "",
+        "DWH_DATABASE": conn.schema or "dwh",
+        "DBT_PROFILES_DIR": str(PROJECT_DIR),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+
+
+@contextmanager
+def _patched_env(values: dict[str, str]) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_vars: dict | None = None):
+    """Invoke dbt in-process; returns dbt's ``dbtRunnerResult``."""
+    from dbt.cli.main import dbtRunner
+
+    conn = conn or config.get_connection(config.dwh_conn_id())
+    cli = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    if dbt_vars:
+        cli += ["--vars", json.dumps(dbt_vars)]
+    with _patched_env(dbt_env(conn)):
+        return dbtRunner().invoke(cli)
+
+
+def run_source_freshness(run: RunInfo) -> dict[str, Any]:
+    """``dbt source freshness``: which sources are stale (warn or error) at the run's interval end."""
+    res = run_dbt(["source", "freshness"], dbt_vars={"as_of": run.interval_end.isoformat()})
+    stale: list[str] = []
+    checked = 0
+    for r in getattr(res.result, "results", None) or []:
+        checked += 1
+        status = str(getattr(r, "status", ""))
+        if status.lower() in {"warn", "error", "runtime error"}:
+            node = getattr(r, "node", None)
+            stale.append(f"{getattr(node, 'source_name', '?')}.{getattr(node, 'name', '?')} ({status})")
+    if res.exception is not None:
+        log.warning("dbt source freshness could not run: %s", res.exception)
+    return {"checked": checked, "stale": stale}

@@ -1,0 +1,285 @@
+"""What each task of the morning run does; the DAG only wires these functions.
+
+Every function here is bounded by the run's data interval (never ``now()``) and idempotent:
+raw is append-only, cursors only move forward inside the transaction of the rows they
+describe, and staging keeps the latest record per key — so any rerun is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, timedelta
+from itertools import chain
+from typing import Any
+
+from webinar_dwh import config
+from webinar_dwh.records import Item, Record
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """The slice of the Airflow context the pipeline needs (small, serialisable, testable).
+
+    Attributes:
+        dag_run_id: Airflow run id (``manual__…`` outside Airflow).
+        logical_date: The run's logical date (in the schedule's timezone).
+        interval_start: Data interval start (UTC).
+        interval_end: Data interval end (UTC): the "now" of this run.
+        full_refresh: Re-pull from ``DWH_HISTORY_START`` ignoring cursors.
+        lookback_days: Per-run override of ``DWH_LOOKBACK_DAYS``.
+    """
+
+    dag_run_id: str
+    logical_date: date
+    interval_start: datetime
+    interval_end: datetime
+    full_refresh: bool = False
+    lookback_days: int | None = None
+
+    @classmethod
+    def from_context(cls, context: dict[str, Any]) -> RunInfo:
+        params = context.get("params") or {}
+        start = context["data_interval_start"]
+        end = context["data_interval_end"]
+        tz = config.PipelineSettings.from_env().timezone
+        logical = context.get("logical_date") or end
+        run = context.get("dag_run")
+        return cls(
+            dag_run_id=getattr(run, "run_id", None) or str(context.get("run_id")),
+            logical_date=(
+                logical.in_timezone(tz).date() if hasattr(logical, "in_timezone") else logical.date()
+            ),
+            interval_start=start.astimezone(UTC),
+            interval_end=end.astimezone(UTC),
+            full_refresh=bool(params.get("full_refresh", False)),
+            lookback_days=params.get("lookback_days"),
+        )
+
+    @classmethod
+    def manual(cls, interval_end: datetime, *, full_refresh: bool = False) -> RunInfo:
+        """A run outside Airflow (benchmark, scripts) ending at ``interval_end``."""
+        end = interval_end.astimezone(UTC)
+        return cls(
+            dag_run_id=f"manual__{end.isoformat()}",
+            logical_date=end.date(),
+            interval_start=end - timedelta(days=1),
+            interval_end=end,
+            full_refresh=full_refresh,
+        )
+
+
+# --------------------------------------------------------------------------- warehouse
+
+
+def warehouse_connection():
+    """A psycopg connection to the warehouse from the ``dwh_default`` connection."""
+    from webinar_dwh.warehouse.db import connect
+
+    return connect(config.get_connection(config.dwh_conn_id()), application_name="webinar_dwh")
+
+
+def prepare_warehouse() -> None:
+    """Create/upgrade schemas, raw and meta tables (idempotent) and store the PII key."""
+    from webinar_dwh.warehouse.bootstrap import ensure_schema
+
+    with warehouse_connection() as conn:
+        ensure_schema(conn, pii_key=config.pii_key())
+        conn.commit()
+
+
+# --------------------------------------------------------------------------- extract + load
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """How the pipeline drives one vendor package."""
+
+    name: str
+    parent_entity: str  # entity whose start time is the cursor
+
+
+SOURCE_SPECS: dict[str, SourceSpec] = {
+    "bigmarker": SourceSpec("bigmarker", "conferences"),
+    "calendly": SourceSpec("calendly", "scheduled_events"),
+    "zoom": SourceSpec("zoom", "webinars"),
+}
+
+
+def _source_module(source: str):
+    import importlib
+
+    return importlib.import_module(f"webinar_dwh.sources.{source}")
+
+
+def extraction_window(
+    *, cursor: str | None, run: RunInfo, settings: config.PipelineSettings
+) -> tuple[datetime, datetime]:
+    """The half-open window ``[start, end)`` on the parents' start time for this run.
+
+    ``start`` is ``DWH_HISTORY_START`` on a first or full-refresh run, else
+    ``min(cursor, interval_end) - lookback`` (cursor compared with >=, so re-pulled records are
+    deduplicated downstream, never lost). ``end`` is ``interval_end + lookahead`` so scheduled
+    webinars and their registrations so far are visible.
+    """
+    lookback = timedelta(days=run.lookback_days if run.lookback_days is not None else settings.lookback_days)
+    history_start = datetime.combine(settings.history_start, datetime.min.time(), tzinfo=UTC)
+    if run.full_refresh or cursor is None:
+        start = history_start
+    else:
+        start = max(history_start, min(datetime.fromisoformat(cursor), run.interval_end) - lookback)
+    end = run.interval_end + timedelta(days=settings.lookahead_days)
+    return start, end
+
+
+def _batches(items: Iterator[Item], parent_entity: str, parents_per_batch: int) -> Iterator[list[Item]]:
+    """Cut the item stream into batches of whole parents (a parent always travels with its children)."""
+    batch: list[Item] = []
+    parents = 0
+    for item in items:
+        if isinstance(item, Record) and item.entity == parent_entity:
+            if parents >= parents_per_batch:
+                yield batch
+                batch, parents = [], 0
+            parents += 1
+        batch.append(item)
+    if batch:
+        yield batch
+
+
+def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
+    """Extract one source for the run's window and land it, one transaction per batch.
+
+    Raises:
+        AirflowSkipException: the source is disabled (no connection) — a skip, not a failure.
+    """
+    enabled, why = config.source_enabled(source)
+    if not enabled:
+        from airflow.exceptions import AirflowSkipException
+
+        log.info("source %s skipped: %s", source, why)
+        raise AirflowSkipException(f"source {source} skipped: {why}")
+    settings = config.PipelineSettings.from_env()
+    spec = SOURCE_SPECS[source]
+    module = _source_module(source)
+    from webinar_dwh.warehouse.landing import get_cursor, land_batch
+
+    started = time.monotonic()
+    totals: dict[str, int] = {}
+    quarantined = 0
+    batches = 0
+    with warehouse_connection() as conn:
+        cursor = None if run.full_refresh else get_cursor(conn, source, spec.parent_entity)
+        window = extraction_window(cursor=cursor, run=run, settings=settings)
+        log.info(
+            "%s: window [%s, %s) (cursor %s, full_refresh=%s)",
+            source, window[0].isoformat(), window[1].isoformat(), cursor, run.full_refresh,
+        )
+        with module.open_source(config.get_connection(config.source_conn_id(source)), settings) as src:
+            for batch in _batches(src.extract(*window), spec.parent_entity, settings.batch_parents):
+                batch_cursor = _batch_cursor(module, batch, spec.parent_entity, cursor, run.interval_end)
+                result = land_batch(
+                    conn,
+                    source=source,
+                    items=batch,
+                    dag_run_id=run.dag_run_id,
+                    logical_date=run.logical_date,
+                    cursor=(spec.parent_entity, batch_cursor) if batch_cursor else None,
+                )
+                if batch_cursor:
+                    cursor = batch_cursor
+                batches += 1
+                for entity, n in result.rows_by_entity.items():
+                    totals[entity] = totals.get(entity, 0) + n
+                quarantined += result.quarantined
+            stats = src.stats() if hasattr(src, "stats") else {}
+    summary = {
+        "source": source,
+        "window_start": window[0].isoformat(),
+        "window_end": window[1].isoformat(),
+        "batches": batches,
+        "rows": totals,
+        "quarantined": quarantined,
+        "http": stats,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info("%s landed: %s", source, summary)
+    return summary
+
+
+def _batch_cursor(
+    module, batch: list[Item], parent_entity: str, current: str | None, limit: datetime
+) -> str | None:
+    """The cursor after this batch: the latest parent start time, never moving backwards.
+
+    Only parents that already started can move the cursor: future (scheduled) webinars are
+    re-pulled every morning anyway through the lookahead.
+    """
+    values = [
+        value
+        for item in batch
+        if isinstance(item, Record) and item.entity == parent_entity
+        and datetime.fromisoformat(value := module.cursor_of(item)) < limit
+    ]
+    best = max(chain(values, [current] if current else []), default=None, key=datetime.fromisoformat)
+    if best is None or best == current:
+        return None
+    return best
+
+
+# --------------------------------------------------------------------------- dbt, GX, publish
+
+
+def source_freshness(run: RunInfo) -> dict[str, Any]:
+    """``dbt source freshness``; stale sources send an alert but never fail the run."""
+    from webinar_dwh.dbt_runner import run_source_freshness
+
+    result = run_source_freshness(run)
+    if result.get("stale"):
+        from webinar_dwh.alerts import send_alert
+
+        send_alert(
+            kind="stale_source",
+            dag_id="webinar_attendance",
+            task_id="source_freshness",
+            logical_date=run.logical_date.isoformat(),
+            reason="stale sources: " + ", ".join(result["stale"]),
+        )
+    return result
+
+
+def validate_build(run: RunInfo) -> dict[str, Any]:
+    """Validate ``marts_build`` with the GX suites; raise on a blocking failure (nothing published)."""
+    from webinar_dwh.quality.runner import validate_marts
+    from webinar_dwh.warehouse.db import sqlalchemy_url
+
+    url = sqlalchemy_url(config.get_connection(config.dwh_conn_id()))
+    report = validate_marts(url, schema="marts_build", run_date=run.interval_end.date())
+    report.raise_for_blocking()
+    return report.summary()
+
+
+def publish(run: RunInfo) -> dict[str, Any]:
+    """Swap the validated marts into ``marts`` in one transaction."""
+    from webinar_dwh.warehouse.publish import publish_marts
+
+    with warehouse_connection() as conn:
+        result = publish_marts(conn, dag_run_id=run.dag_run_id)
+        conn.commit()
+    return result if isinstance(result, dict) else asdict(result)
+
+
+def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
+    """Log the run's outcome; a warning line counts quarantined records per source."""
+    quarantined = {src: s.get("quarantined", 0) for src, s in loads.items()}
+    total_q = sum(quarantined.values())
+    if total_q:
+        log.warning(
+            "%d record(s) quarantined this run %s — see raw.quarantine (reason column)", total_q, quarantined
+        )
+    log.info("published: %s", published)
+    return {"quarantined": quarantined, "published": published}
