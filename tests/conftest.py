@@ -19,6 +19,15 @@ from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Airflow reads its configuration at import time: point it at a test home before any test imports it.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".local" / "test-airflow"))
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
+
 
 def _local_pg():
     spec = importlib.util.spec_from_file_location("local_pg", ROOT / "scripts" / "local_pg.py")
