@@ -91,7 +91,8 @@ def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_bu
             "install_deps": False,
             "full_refresh": "{{ params.full_refresh }}",
         },
-        default_args={"retries": 1},
+        # dbt failures are rarely transient: one retry, fewer when the deployment sets fewer.
+        default_args={"retries": min(1, default_args()["retries"])},
     )
 
 
