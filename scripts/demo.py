@@ -93,7 +93,7 @@ def main() -> int:
     print(
         f"""
 Done in {took:.0f} s. Where to look next:
-  psql on the marts (BI role):   psql "$(grep DWH_BI_DSN .local/env.sh | cut -d= -f2- | tr -d \\')" -c '\\dt marts.*'
+  psql on the marts (BI role):   source .local/env.sh && psql "$DWH_BI_DSN" -c '\\dt marts.*'
   psql as the pipeline owner:    source .local/env.sh && psql "$AIRFLOW_CONN_DWH_DEFAULT"
   quarantined records:           select _source, _entity, reason from raw.quarantine;
   Airflow UI (runs, task docs):  make airflow   → http://127.0.0.1:8080
