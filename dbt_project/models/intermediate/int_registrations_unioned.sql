@@ -1,0 +1,108 @@
+with
+
+bigmarker_registrations as (
+
+    select * from {{ ref('stg_bigmarker__registrations') }}
+
+),
+
+calendly_invitees as (
+
+    select * from {{ ref('stg_calendly__invitees') }}
+
+),
+
+matched_events as (
+
+    select * from {{ ref('int_calendly_events_matched_to_zoom') }}
+
+),
+
+bigmarker as (
+
+    select
+        'bigmarker' as platform,
+        conference_id as webinar_id,
+        email,
+        -- Plus-part removal is a legacy-only matching rule: BigMarker matches on the e-mail.
+        email as match_email,
+        email_hash,
+        'bigmarker' as registration_source,
+        registered_at
+    from bigmarker_registrations
+    where email is not null
+
+),
+
+-- Only active invitees of events matched to a Zoom occurrence register: a canceled invitee is
+-- no registration, and a reschedule (canceled old + active new invitee) counts once.
+legacy as (
+
+    select
+        'legacy' as platform,
+        matched_events.webinar_id,
+        calendly_invitees.email,
+        calendly_invitees.match_email,
+        calendly_invitees.email_hash,
+        'calendly' as registration_source,
+        calendly_invitees.registered_at
+    from calendly_invitees
+    inner join matched_events
+        on calendly_invitees.event_id = matched_events.event_id
+    where
+        calendly_invitees.is_active
+        and matched_events.webinar_id is not null
+        and calendly_invitees.email is not null
+
+),
+
+unioned as (
+
+    select * from bigmarker
+    union all
+    select * from legacy
+
+),
+
+-- The grain is (webinar, normalised e-mail): several bookings of one person count once.
+collapsed as (
+
+    select
+        platform,
+        webinar_id,
+        email,
+        min(match_email) as match_email,
+        min(email_hash) as email_hash,
+        min(registration_source) as registration_source,
+        count(*) as source_rows,
+        min(registered_at) as registered_at
+    from unioned
+    group by platform, webinar_id, email
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        md5(platform || ':' || webinar_id || ':' || email_hash) as registration_id,
+        platform,
+        webinar_id,
+
+        ----------  strings
+        email,
+        match_email,
+        email_hash,
+        registration_source,
+
+        ----------  numerics
+        source_rows,
+
+        ----------  timestamps
+        registered_at
+
+    from collapsed
+
+)
+
+select * from final

@@ -1,0 +1,102 @@
+with
+
+webinars as (
+
+    select * from {{ ref('int_webinars_unioned') }}
+
+),
+
+catalog_map as (
+
+    select * from {{ ref('webinar_catalog_map') }}
+
+),
+
+-- Rule 1: an exact (platform, webinar_id) row beats every title pattern.
+id_matches as (
+
+    select
+        webinars.platform,
+        webinars.webinar_id,
+        catalog_map.course,
+        catalog_map.language,
+        catalog_map.priority,
+        catalog_map.title_pattern,
+        'webinar_id' as mapping_method,
+        1 as rule_rank
+    from webinars
+    inner join catalog_map
+        on
+            webinars.webinar_id = catalog_map.webinar_id
+            and (catalog_map.platform is null or webinars.platform = catalog_map.platform)
+
+),
+
+-- Rule 2: title ILIKE pattern; the lowest priority number wins.
+pattern_matches as (
+
+    select
+        webinars.platform,
+        webinars.webinar_id,
+        catalog_map.course,
+        catalog_map.language,
+        catalog_map.priority,
+        catalog_map.title_pattern,
+        'title_pattern' as mapping_method,
+        2 as rule_rank
+    from webinars
+    inner join catalog_map
+        on
+            webinars.title ilike catalog_map.title_pattern
+            and (catalog_map.platform is null or webinars.platform = catalog_map.platform)
+    where catalog_map.webinar_id is null
+
+),
+
+candidates as (
+
+    select * from id_matches
+    union all
+    select * from pattern_matches
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by platform, webinar_id
+            order by rule_rank asc, priority asc nulls last, title_pattern asc
+        ) as candidate_rank
+    from candidates
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        webinars.platform,
+        webinars.webinar_id,
+
+        ----------  strings
+        coalesce(ranked.course, 'unmapped') as course,
+        -- The seed's language first, then the platform's own field; never dropped.
+        coalesce(ranked.language, webinars.platform_language, 'unmapped') as language,
+        coalesce(ranked.mapping_method, 'unmapped') as mapping_method,
+        ranked.title_pattern as matched_title_pattern,
+
+        ----------  numerics
+        ranked.priority as matched_priority
+
+    from webinars
+    left join ranked
+        on
+            webinars.platform = ranked.platform
+            and webinars.webinar_id = ranked.webinar_id
+            and ranked.candidate_rank = 1
+
+)
+
+select * from final

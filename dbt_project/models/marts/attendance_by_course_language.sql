@@ -1,0 +1,51 @@
+with
+
+webinar_attendance as (
+
+    select * from {{ ref('webinar_attendance') }}
+    {% if var('aggregate_held_only', true) -%}
+        -- Future webinars have registrations but no attendance yet: they would dilute rates.
+        where is_held
+    {%- endif %}
+
+),
+
+aggregated as (
+
+    select
+        date_trunc('month', webinar_date)::date as webinar_month,
+        platform,
+        course,
+        language,
+        count(*) as webinars,
+        sum(registered) as registered,
+        sum(attended) as attended,
+        sum(walk_ins) as walk_ins,
+        sum(total_minutes) as total_minutes
+    from webinar_attendance
+    group by 1, 2, 3, 4
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        webinar_month,
+        platform,
+        course,
+        language,
+
+        ----------  numerics
+        webinars,
+        registered,
+        attended,
+        walk_ins,
+        attended::numeric / nullif(registered, 0) as show_up_rate,
+        total_minutes
+
+    from aggregated
+
+)
+
+select * from final

@@ -1,0 +1,101 @@
+with
+
+webinars as (
+
+    select * from {{ ref('dim_webinars') }}
+
+),
+
+registrations as (
+
+    select * from {{ ref('fct_registrations') }}
+
+),
+
+registration_keys as (
+
+    select * from {{ ref('int_registrations_unioned') }}
+
+),
+
+attendance as (
+
+    select * from {{ ref('int_attendance_by_person') }}
+
+),
+
+registration_stats as (
+
+    select
+        platform,
+        webinar_id,
+        count(*) as registered,
+        count(*) filter (where attended) as attended,
+        avg(minutes_attended) filter (where attended) as avg_minutes_attended,
+        sum(minutes_attended) filter (where attended) as total_minutes
+    from registrations
+    group by platform, webinar_id
+
+),
+
+-- Walk-ins: attendees matching no registration of the webinar; never part of `attended`.
+walk_ins as (
+
+    select
+        attendance.platform,
+        attendance.webinar_id,
+        count(distinct attendance.attendee_key) as walk_ins
+    from attendance
+    where not exists (
+        select 1
+        from registration_keys
+        where
+            registration_keys.platform = attendance.platform
+            and registration_keys.webinar_id = attendance.webinar_id
+            and registration_keys.match_email = attendance.match_email
+    )
+    group by attendance.platform, attendance.webinar_id
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        webinars.webinar_id,
+        webinars.platform,
+
+        ----------  strings
+        webinars.title,
+        webinars.course,
+        webinars.language,
+
+        ----------  numerics
+        coalesce(registration_stats.registered, 0) as registered,
+        coalesce(registration_stats.attended, 0) as attended,
+        case when webinars.is_held then coalesce(walk_ins.walk_ins, 0) else 0 end as walk_ins,
+        coalesce(registration_stats.attended, 0)::numeric
+        / nullif(registration_stats.registered, 0) as show_up_rate,
+        round(registration_stats.avg_minutes_attended, 2) as avg_minutes_attended,
+        round(coalesce(registration_stats.total_minutes, 0), 2) as total_minutes,
+
+        ----------  booleans
+        webinars.is_held,
+
+        ----------  dates and timestamps
+        webinars.webinar_date,
+        webinars.start_time
+
+    from webinars
+    left join registration_stats
+        on
+            webinars.platform = registration_stats.platform
+            and webinars.webinar_id = registration_stats.webinar_id
+    left join walk_ins
+        on
+            webinars.platform = walk_ins.platform
+            and webinars.webinar_id = walk_ins.webinar_id
+
+)
+
+select * from final

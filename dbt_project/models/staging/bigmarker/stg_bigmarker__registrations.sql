@@ -1,0 +1,40 @@
+with
+
+source as (
+
+    {{ dedupe_latest(source('bigmarker', 'registrations')) }}
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        _record_key as registration_id,
+        _parent_key as conference_id,
+        nullif(payload ->> 'bmid', '') as bmid,
+
+        ----------  strings
+        {{ normalize_email("payload ->> 'email'") }} as email,
+        {{ pii_hash(normalize_email("payload ->> 'email'")) }} as email_hash,
+        payload ->> 'first_name' as first_name,
+        payload ->> 'last_name' as last_name,
+        payload ->> 'time_zone' as time_zone,
+        payload ->> 'country' as country,
+        payload ->> 'source' as registration_source,
+        payload ->> 'utm_bmcr_source' as utm_bmcr_source,
+        payload ->> 'tracking_code' as tracking_code,
+        payload -> 'custom_fields' as custom_fields,
+
+        ----------  timestamps
+        {{ to_timestamptz("payload ->> 'registered_at'") }} as registered_at,
+
+        ----------  load metadata
+        _batch_id,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed

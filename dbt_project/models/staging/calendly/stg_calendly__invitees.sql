@@ -1,0 +1,43 @@
+with
+
+source as (
+
+    {{ dedupe_latest(source('calendly', 'invitees')) }}
+
+),
+
+renamed as (
+
+    select
+        ----------  ids
+        coalesce({{ uri_id("payload ->> 'uri'") }}, _record_key) as invitee_id,
+        coalesce({{ uri_id("payload ->> 'event'") }}, _parent_key) as event_id,
+
+        ----------  strings
+        {{ normalize_email("payload ->> 'email'") }} as email,
+        {{ strip_plus_address(normalize_email("payload ->> 'email'")) }} as match_email,
+        {{ pii_hash(normalize_email("payload ->> 'email'")) }} as email_hash,
+        payload ->> 'name' as invitee_name,
+        lower(payload ->> 'status') as invitee_status,
+        payload ->> 'timezone' as time_zone,
+        payload #>> '{tracking,utm_source}' as utm_source,
+        payload #>> '{tracking,utm_campaign}' as utm_campaign,
+
+        ----------  booleans
+        coalesce((payload ->> 'rescheduled')::boolean, false) as is_rescheduled,
+        coalesce(lower(payload ->> 'status') = 'active', false) as is_active,
+
+        ----------  timestamps
+        -- Calendly's created_at is the registration (booking) time.
+        {{ to_timestamptz("payload ->> 'created_at'") }} as registered_at,
+        {{ to_timestamptz("payload ->> 'updated_at'") }} as updated_at,
+
+        ----------  load metadata
+        _batch_id,
+        _loaded_at
+
+    from source
+
+)
+
+select * from renamed
