@@ -217,6 +217,7 @@ class ApiSession:
         sleep: Sleep function (seconds); tests inject a recorder.
         rng: Random source for the jitter.
         secrets: Values to redact from any text the session quotes in errors or logs.
+        credential_name: How a 401 message names the credential (``"the API key"``).
         session: An existing ``requests.Session`` to use (else a new one).
     """
 
@@ -232,6 +233,7 @@ class ApiSession:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         secrets: Iterable[str | None] = (),
+        credential_name: str = "the API key",
         session: requests.Session | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -244,6 +246,7 @@ class ApiSession:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._secrets = tuple(s for s in secrets if s)
+        self._credential_name = credential_name
         self._session = session or requests.Session()
         self._session.headers.update({"Accept": "application/json", "User-Agent": "webinar-dwh/0.1"})
         base = urlsplit(self.base_url)
@@ -270,6 +273,8 @@ class ApiSession:
         Raises:
             ApiError: an absolute URL points to another scheme/host than the base URL.
         """
+        if not path_or_url:
+            return self.base_url
         if "://" not in path_or_url:
             return f"{self.base_url}/{path_or_url.lstrip('/')}"
         parts = urlsplit(path_or_url)
@@ -417,7 +422,7 @@ class ApiSession:
 
     def _auth_error(self, response: requests.Response, path: str) -> AuthError:
         body, _ = self._body(response)
-        what = "the API key" if response.status_code == 401 else "access"
+        what = self._credential_name if response.status_code == 401 else "access"
         vendor_msg = self._vendor_message(body)
         return AuthError(
             f"{self.vendor} rejected {what} (HTTP {response.status_code}"

@@ -157,3 +157,50 @@ def extra_of(conn: Any) -> Mapping[str, Any]:
     """The connection's ``extra_dejson`` (empty when absent or not a mapping)."""
     extra = getattr(conn, "extra_dejson", None)
     return extra if isinstance(extra, Mapping) else {}
+
+
+class SourceHandle:
+    """An opened source as the pipeline uses it: ``extract(window_start, window_end)`` + ``stats()``.
+
+    Args:
+        client: The vendor client (has ``session`` and optionally ``skipped``/``auth``).
+        extract: The vendor's ``extract(client, window_start, window_end)`` function.
+    """
+
+    def __init__(self, client: Any, extract: Any) -> None:
+        self.client = client
+        self._extract = extract
+
+    def __repr__(self) -> str:
+        return f"SourceHandle({self.client!r})"
+
+    def extract(self, window_start: datetime, window_end: datetime) -> Any:
+        """Items of the half-open window ``[window_start, window_end)`` (see the vendor's ``extract``)."""
+        return self._extract(self.client, window_start, window_end)
+
+    def stats(self) -> dict[str, Any]:
+        """HTTP counters for logs/metrics: requests, retries (by cause), seconds waited, skips."""
+        http = self.client.session.stats
+        result: dict[str, Any] = {
+            "requests": http.requests,
+            "retries": http.retries,
+            "retries_by_cause": dict(http.retries_by_cause),
+            "waited_seconds": round(http.waited_seconds, 3),
+            "skipped": dict(getattr(self.client, "skipped", {}) or {}),
+        }
+        auth = getattr(self.client, "auth", None)
+        if auth is not None and hasattr(auth, "tokens_fetched"):
+            result["tokens_fetched"] = auth.tokens_fetched
+        return result
+
+    def close(self) -> None:
+        """Release the client's pooled connections."""
+        self.client.close()
+
+
+def pipeline_overrides(settings: Any) -> dict[str, Any]:
+    """``page_size``/``max_attempts`` overrides from a ``PipelineSettings``-like object (or ``None``)."""
+    return {
+        "page_size": getattr(settings, "page_size", None),
+        "max_attempts": getattr(settings, "max_retries", None),
+    }

@@ -1,6 +1,7 @@
 """Calendly source (legacy registrations): scheduled events with their invitees."""
 
 from webinar_dwh.sources.calendly.client import CalendlyClient
+from webinar_dwh.sources.calendly.handle import open_source
 from webinar_dwh.sources.calendly.settings import CalendlySettings
 from webinar_dwh.sources.calendly.source import CURSOR_ENTITY, ENTITIES, cursor_of, extract, uuid_of
 
@@ -11,5 +12,6 @@ __all__ = [
     "CalendlySettings",
     "cursor_of",
     "extract",
+    "open_source",
     "uuid_of",
 ]

@@ -46,6 +46,7 @@ class CalendlyClient:
             retry=retry or RetryPolicy(max_attempts=settings.max_attempts),
             sleep=sleep,
             secrets=(settings.token,),
+            credential_name="the personal access token",
         )
         self._organization: str | None = None
 
