@@ -1,0 +1,376 @@
+"""Expectation suites for the marts, defined in code: the data contract the publish gate enforces.
+
+Everything about a mart that the gate knows lives in :data:`MARTS`: its column list (the single
+source of truth — adding or renaming a mart column is a one-line edit there), its key, whether the
+gate may skip it when dbt did not build it, and the checks it must pass. Every expectation carries
+a severity:
+
+* ``blocking`` — a failure stops publishing ``marts_build`` to ``marts`` (GX severity ``critical``);
+* ``warn`` — a failure is reported and logged, publishing goes ahead (GX severity ``warning``).
+
+The severity is stored both in the expectation's ``meta["severity"]`` (the project's contract,
+read by :mod:`webinar_dwh.quality.runner`) and in GX's native ``severity`` field (so Data Docs and
+any other GX tooling show it too).
+
+Great Expectations is imported only inside :func:`build_suite` / :func:`build_suites`, so this
+module is cheap to import (Airflow parses the DAG without loading GX; ``MARTS`` is plain data that
+the publish step can read as well).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from great_expectations import ExpectationSuite
+    from great_expectations.expectations import Expectation
+
+__all__ = [
+    "EARLIEST_WEBINAR_DATE",
+    "MARTS",
+    "MAX_UNMAPPED_SHARE",
+    "PERSON_KEY_REGEX",
+    "PII_COLUMN_PATTERN",
+    "YEARS_AHEAD",
+    "Check",
+    "MartSpec",
+    "Severity",
+    "build_suite",
+    "build_suites",
+    "checks_for",
+    "latest_plausible_date",
+]
+
+
+class Severity(StrEnum):
+    """How a failed expectation affects publishing."""
+
+    BLOCKING = "blocking"
+    WARN = "warn"
+
+
+#: GX's native severity for each of ours.
+_GX_SEVERITY = {Severity.BLOCKING: "critical", Severity.WARN: "warning"}
+
+#: No webinar in any source is older than this; older dates mean a parsing or timezone bug.
+EARLIEST_WEBINAR_DATE = dt.date(2015, 1, 1)
+#: Webinars are scheduled at most this many years ahead of the run date.
+YEARS_AHEAD = 2
+#: Warn when more than this share of webinars has ``course = 'unmapped'`` (the catalog seed
+#: ``webinar_catalog_map.csv`` needs new rows).
+MAX_UNMAPPED_SHARE = 0.20
+#: ``person_key`` is ``hex(hmac_sha256(lower(trim(email)), key))`` — never a clear-text e-mail.
+PERSON_KEY_REGEX = r"^[0-9a-f]{64}$"
+#: Column names that suggest clear-text PII; no mart may have one (SQL ``ILIKE`` pattern).
+PII_COLUMN_PATTERN = "%email%"
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One expectation of a mart, independent of GX until :meth:`build` is called.
+
+    Attributes:
+        expectation: GX 1.x expectation class name in ``great_expectations.expectations``,
+            e.g. ``"ExpectColumnValuesToNotBeNull"``.
+        severity: blocking or warn.
+        kwargs: keyword arguments of the expectation; callables are called with the run date
+            (for bounds that move with it, e.g. "two years after the run").
+        description: optional human-readable text shown in reports instead of the kwargs
+            (used where the kwargs are a SQL query).
+    """
+
+    expectation: str
+    severity: Severity
+    kwargs: dict[str, Any]
+    description: str | None = None
+
+    def build(self, run_date: dt.date) -> Expectation:
+        """Instantiate the GX expectation for ``run_date``."""
+        import great_expectations.expectations as gxe
+
+        cls = getattr(gxe, self.expectation)
+        kwargs = {k: (v(run_date) if callable(v) else v) for k, v in self.kwargs.items()}
+        extra: dict[str, Any] = {}
+        if self.description:
+            extra["description"] = self.description
+        return cls(
+            **kwargs,
+            **extra,
+            meta={"severity": self.severity.value},
+            severity=_GX_SEVERITY[self.severity],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class MartSpec:
+    """The contract of one mart table in ``marts_build`` / ``marts``.
+
+    Attributes:
+        name: table name (also the name of its GX suite and table asset).
+        columns: every column of the mart, in table order — the single source of truth.
+        key: the grain (one row per distinct key).
+        required: if false the gate skips the mart with a warning when it does not exist;
+            a missing required mart blocks publishing.
+        checks: the mart-specific expectations. :func:`build_suite` adds the checks every mart
+            has (contract columns present, no extra columns, no e-mail-like column, key not null
+            and unique).
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    required: bool = True
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        unknown = [c for c in self.key if c not in self.columns]
+        if unknown:
+            raise ValueError(f"{self.name}: key columns {unknown} are not in its column list")
+
+
+def latest_plausible_date(run_date: dt.date) -> dt.date:
+    """Latest plausible ``webinar_date`` for a run: ``run_date`` plus :data:`YEARS_AHEAD` years.
+
+    A run on 29 February maps to 28 February of the target year.
+    """
+    try:
+        return run_date.replace(year=run_date.year + YEARS_AHEAD)
+    except ValueError:  # 29 Feb -> non-leap year
+        return run_date.replace(year=run_date.year + YEARS_AHEAD, day=28)
+
+
+# --- check factories: keep MARTS below readable -------------------------------------------------
+
+
+def _block(expectation: str, description: str | None = None, **kwargs: Any) -> Check:
+    return Check(expectation, Severity.BLOCKING, kwargs, description)
+
+
+def _warn(expectation: str, description: str | None = None, **kwargs: Any) -> Check:
+    return Check(expectation, Severity.WARN, kwargs, description)
+
+
+def _not_null(*columns: str, severity: Severity = Severity.BLOCKING) -> tuple[Check, ...]:
+    return tuple(Check("ExpectColumnValuesToNotBeNull", severity, {"column": c}) for c in columns)
+
+
+def _non_negative(*columns: str) -> tuple[Check, ...]:
+    return tuple(_block("ExpectColumnValuesToBeBetween", column=c, min_value=0) for c in columns)
+
+
+def _rows_present(severity: Severity = Severity.BLOCKING) -> Check:
+    return Check("ExpectTableRowCountToBeBetween", severity, {"min_value": 1})
+
+
+def _attended_le_registered() -> Check:
+    return _block(
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        column_A="registered",
+        column_B="attended",
+        or_equal=True,
+    )
+
+
+def _rate_between_0_and_1(column: str = "show_up_rate") -> Check:
+    # Nulls (registered = 0) are ignored by GX's column-map expectations.
+    return _block("ExpectColumnValuesToBeBetween", column=column, min_value=0, max_value=1)
+
+
+def _webinar_date_plausible(column: str = "webinar_date") -> Check:
+    return _block(
+        "ExpectColumnValuesToBeBetween",
+        column=column,
+        min_value=EARLIEST_WEBINAR_DATE,
+        max_value=latest_plausible_date,  # resolved with the run date in Check.build
+    )
+
+
+# --- the marts ----------------------------------------------------------------------------------
+
+MARTS: dict[str, MartSpec] = {
+    spec.name: spec
+    for spec in (
+        MartSpec(
+            name="webinar_attendance",
+            columns=(
+                "platform",
+                "webinar_id",
+                "title",
+                "webinar_date",
+                "course",
+                "language",
+                "registered",
+                "attended",
+                "walk_ins",
+                "show_up_rate",
+                "avg_minutes_attended",
+                "total_minutes",
+            ),
+            key=("platform", "webinar_id"),
+            checks=(
+                _rows_present(),
+                *_not_null("webinar_date", "course", "language"),
+                _attended_le_registered(),
+                _rate_between_0_and_1(),
+                *_non_negative("registered", "attended", "walk_ins", "total_minutes"),
+                _block(
+                    "ExpectColumnValuesToBeBetween",
+                    column="avg_minutes_attended",
+                    min_value=0,
+                    max_value=600,
+                ),
+                _webinar_date_plausible(),
+                _warn(
+                    "ExpectColumnValuesToNotBeInSet",
+                    column="course",
+                    value_set=["unmapped"],
+                    mostly=round(1 - MAX_UNMAPPED_SHARE, 6),
+                ),
+            ),
+        ),
+        MartSpec(
+            name="dim_webinars",
+            columns=(
+                "platform",
+                "webinar_id",
+                "title",
+                "start_time",
+                "webinar_date",
+                "course",
+                "language",
+                "is_held",
+            ),
+            key=("platform", "webinar_id"),
+            checks=(
+                _rows_present(),
+                _webinar_date_plausible(),
+            ),
+        ),
+        MartSpec(
+            name="fct_registrations",
+            columns=(
+                "platform",
+                "webinar_id",
+                "person_key",
+                "registered_at",
+                "attended",
+                "minutes_attended",
+            ),
+            key=("platform", "webinar_id", "person_key"),
+            checks=(
+                _rows_present(Severity.WARN),
+                _block("ExpectColumnValuesToBeBetween", column="minutes_attended", min_value=0),
+                _block("ExpectColumnValuesToMatchRegex", column="person_key", regex=PERSON_KEY_REGEX),
+            ),
+        ),
+        MartSpec(
+            name="attendance_by_course_language",
+            columns=(
+                "month",
+                "platform",
+                "course",
+                "language",
+                "webinars",
+                "registered",
+                "attended",
+                "show_up_rate",
+            ),
+            key=("month", "platform", "course", "language"),
+            required=False,
+            checks=(
+                _rows_present(),
+                _attended_le_registered(),
+                _rate_between_0_and_1(),
+                *_non_negative("webinars", "registered", "attended"),
+            ),
+        ),
+        MartSpec(
+            name="attendance_daily",
+            columns=(
+                "webinar_date",
+                "platform",
+                "course",
+                "language",
+                "webinars",
+                "registered",
+                "attended",
+                "show_up_rate",
+            ),
+            key=("webinar_date", "platform", "course", "language"),
+            required=False,
+            checks=(
+                _rows_present(),
+                _attended_le_registered(),
+                _rate_between_0_and_1(),
+                *_non_negative("webinars", "registered", "attended"),
+            ),
+        ),
+    )
+}
+
+
+def _common_checks(spec: MartSpec) -> tuple[Check, ...]:
+    """Checks every mart gets: schema contract, no PII-looking column, key not null and unique."""
+    checks: list[Check] = [
+        # All contract columns present (extra columns allowed here) ...
+        _block("ExpectTableColumnsToMatchSet", column_set=list(spec.columns), exact_match=False),
+        # ... and extra columns reported, so the contract above gets updated.
+        _warn("ExpectTableColumnsToMatchSet", column_set=list(spec.columns), exact_match=True),
+        # {batch} is GX's subquery of the asset. The column names come from the batch itself
+        # (the keys of one row as jsonb), so any row of this query is an e-mail-like column.
+        # An empty mart passes vacuously: it holds no e-mail either (row counts are checked
+        # separately). No JOIN keyword on purpose: GX then aliases {batch} itself.
+        _block(
+            "UnexpectedRowsExpectation",
+            description=f"no column named like '{PII_COLUMN_PATTERN}' (clear-text PII)",
+            unexpected_rows_query=(
+                "select k.column_name "
+                "from (select * from {batch} limit 1) as one_row, "
+                "jsonb_object_keys(to_jsonb(one_row)) as k(column_name) "
+                f"where k.column_name ilike '{PII_COLUMN_PATTERN}'"
+            ),
+        ),
+        *_not_null(*spec.key),
+    ]
+    if len(spec.key) > 1:
+        checks.append(_block("ExpectCompoundColumnsToBeUnique", column_list=list(spec.key)))
+    else:
+        checks.append(_block("ExpectColumnValuesToBeUnique", column=spec.key[0]))
+    return tuple(checks)
+
+
+def checks_for(name: str) -> tuple[Check, ...]:
+    """All checks of mart ``name``: the common ones first, then its own."""
+    spec = MARTS[name]
+    return _common_checks(spec) + spec.checks
+
+
+def build_suite(name: str, *, run_date: dt.date) -> ExpectationSuite:
+    """Build the GX expectation suite of mart ``name`` for a run on ``run_date``.
+
+    Args:
+        name: a key of :data:`MARTS`.
+        run_date: the run's date (Airflow: the data interval's end in ``DWH_TIMEZONE``); bounds
+            such as the latest plausible ``webinar_date`` are computed from it, never from
+            ``today()``, so a rerun validates exactly as the original run did.
+
+    Returns:
+        A new, unsaved ``gx.ExpectationSuite`` named ``name``.
+
+    Raises:
+        KeyError: ``name`` is not a known mart.
+    """
+    import great_expectations as gx
+
+    if name not in MARTS:
+        raise KeyError(f"unknown mart {name!r}; known: {', '.join(MARTS)}")
+    return gx.ExpectationSuite(name=name, expectations=[c.build(run_date) for c in checks_for(name)])
+
+
+def build_suites(*, run_date: dt.date, names: Iterable[str] | None = None) -> dict[str, ExpectationSuite]:
+    """Build the suites of ``names`` (default: all of :data:`MARTS`), keyed by mart name."""
+    return {n: build_suite(n, run_date=run_date) for n in (MARTS if names is None else names)}
