@@ -88,7 +88,8 @@ class FailedExpectation:
         unexpected_count: rows violating a row-level expectation, if any.
         element_count: rows in the table (row-level expectations).
         unexpected_percent: share of non-null rows violating, in percent.
-        unexpected_examples: a few distinct offending values (tuples for column pairs).
+        unexpected_examples: a few distinct offending values (tuples for multi-column checks);
+            empty when the check withholds values that may be PII.
         details: extra text (missing/unexpected columns, an evaluation error).
     """
 
@@ -132,7 +133,7 @@ class FailedExpectation:
                 text += f" ({self.unexpected_percent:.1f}% of {self.element_count} rows)"
             return text
         if self.expectation_type == "unexpected_rows_expectation":
-            return f"{self.observed_value} offending row(s)"
+            return f"{self.observed_value} found"
         return f"observed {_fmt(self.observed_value)}"
 
     def _example(self, value: Any) -> str:
@@ -338,7 +339,8 @@ def validate_marts(
                             expectation_type="table_exists",
                             columns=(),
                             severity=Severity.BLOCKING,
-                            details=f"required mart table {schema}.{name} does not exist",
+                            description=f"{schema}.{name}",
+                            details="required mart does not exist (did dbt build it?)",
                         )
                     ],
                 )
@@ -520,7 +522,8 @@ def _failed_expectation(table: str, res: Any, redact: _Redactor) -> FailedExpect
         details = "; ".join(parts)
 
     examples: list[Any] = []
-    for value in result.get("partial_unexpected_list") or ():
+    shown = result.get("partial_unexpected_list") or () if meta.get("show_values", True) else ()
+    for value in shown:
         value = tuple(value) if isinstance(value, list) else value
         if isinstance(value, dict):
             value = tuple(value.get(c) for c in columns) if columns else tuple(value.values())

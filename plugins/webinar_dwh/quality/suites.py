@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -81,12 +81,24 @@ class Check:
             (for bounds that move with it, e.g. "two years after the run").
         description: optional human-readable text shown in reports instead of the kwargs
             (used where the kwargs are a SQL query).
+        show_values: false where offending values may be PII (e.g. an e-mail found in
+            ``person_key``): reports then give counts only, never the values.
     """
 
     expectation: str
     severity: Severity
     kwargs: dict[str, Any]
     description: str | None = None
+    show_values: bool = True
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns this check reads."""
+        found: list[str] = []
+        for key in ("column", "column_A", "column_B", "column_list"):
+            value = self.kwargs.get(key)
+            found += [value] if isinstance(value, str) else list(value or ())
+        return tuple(found)
 
     def build(self, run_date: dt.date) -> Expectation:
         """Instantiate the GX expectation for ``run_date``."""
@@ -97,12 +109,10 @@ class Check:
         extra: dict[str, Any] = {}
         if self.description:
             extra["description"] = self.description
-        return cls(
-            **kwargs,
-            **extra,
-            meta={"severity": self.severity.value},
-            severity=_GX_SEVERITY[self.severity],
-        )
+        meta: dict[str, Any] = {"severity": self.severity.value}
+        if not self.show_values:
+            meta["show_values"] = False
+        return cls(**kwargs, **extra, meta=meta, severity=_GX_SEVERITY[self.severity])
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +128,8 @@ class MartSpec:
         checks: the mart-specific expectations. :func:`build_suite` adds the checks every mart
             has (contract columns present, no extra columns, no e-mail-like column, key not null
             and unique).
+        sensitive: columns whose values must never appear in a report or log; every check on
+            them reports counts only.
     """
 
     name: str
@@ -125,11 +137,13 @@ class MartSpec:
     key: tuple[str, ...]
     required: bool = True
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    sensitive: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.key if c not in self.columns]
+        unknown = [c for c in (*self.key, *self.sensitive) if c not in self.columns]
+        unknown += [c for check in self.checks for c in check.columns if c not in self.columns]
         if unknown:
-            raise ValueError(f"{self.name}: key columns {unknown} are not in its column list")
+            raise ValueError(f"{self.name}: columns {sorted(set(unknown))} are not in its column list")
 
 
 def latest_plausible_date(run_date: dt.date) -> dt.date:
@@ -261,6 +275,8 @@ MARTS: dict[str, MartSpec] = {
                 "minutes_attended",
             ),
             key=("platform", "webinar_id", "person_key"),
+            # A bad person_key may be a clear-text e-mail: never echo its values into logs.
+            sensitive=("person_key",),
             checks=(
                 _rows_present(Severity.WARN),
                 _block("ExpectColumnValuesToBeBetween", column="minutes_attended", min_value=0),
@@ -317,9 +333,19 @@ def _common_checks(spec: MartSpec) -> tuple[Check, ...]:
     """Checks every mart gets: schema contract, no PII-looking column, key not null and unique."""
     checks: list[Check] = [
         # All contract columns present (extra columns allowed here) ...
-        _block("ExpectTableColumnsToMatchSet", column_set=list(spec.columns), exact_match=False),
-        # ... and extra columns reported, so the contract above gets updated.
-        _warn("ExpectTableColumnsToMatchSet", column_set=list(spec.columns), exact_match=True),
+        _block(
+            "ExpectTableColumnsToMatchSet",
+            description="every contract column present",
+            column_set=list(spec.columns),
+            exact_match=False,
+        ),
+        # ... and extra columns reported, so the contract (MARTS) gets updated.
+        _warn(
+            "ExpectTableColumnsToMatchSet",
+            description="exactly the contract columns",
+            column_set=list(spec.columns),
+            exact_match=True,
+        ),
         # {batch} is GX's subquery of the asset. The column names come from the batch itself
         # (the keys of one row as jsonb), so any row of this query is an e-mail-like column.
         # An empty mart passes vacuously: it holds no e-mail either (row counts are checked
@@ -344,9 +370,15 @@ def _common_checks(spec: MartSpec) -> tuple[Check, ...]:
 
 
 def checks_for(name: str) -> tuple[Check, ...]:
-    """All checks of mart ``name``: the common ones first, then its own."""
+    """All checks of mart ``name``: the common ones first, then its own.
+
+    Checks reading a ``sensitive`` column are switched to counts-only reporting.
+    """
     spec = MARTS[name]
-    return _common_checks(spec) + spec.checks
+    return tuple(
+        replace(c, show_values=False) if set(c.columns) & set(spec.sensitive) else c
+        for c in _common_checks(spec) + spec.checks
+    )
 
 
 def build_suite(name: str, *, run_date: dt.date) -> ExpectationSuite:
