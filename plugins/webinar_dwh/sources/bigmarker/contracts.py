@@ -18,13 +18,13 @@ CONFERENCE_FIELDS: tuple[Field, ...] = (
 REGISTRATION_FIELDS: tuple[Field, ...] = (
     Field("email", "str"),
     Field("bmid", "id", required=False),
-    Field("registered_at", "timestamp", required=False),
+    Field("registered_at", "timestamp"),
 )
 
 ATTENDEE_FIELDS: tuple[Field, ...] = (
     Field("id", "id"),
     Field("email", "str", nullable=True),
-    Field("entered_at", "timestamp", required=False),
+    Field("entered_at", "timestamp"),
     Field("leaved_at", "timestamp", required=False),
     Field("total_duration", "number", required=False),
 )

@@ -19,7 +19,7 @@ INSTANCE_FIELDS: tuple[Field, ...] = (
 REGISTRANT_FIELDS: tuple[Field, ...] = (
     Field("id", "id"),
     Field("email", "str"),
-    Field("create_time", "timestamp", required=False),
+    Field("create_time", "timestamp"),
 )
 
 PARTICIPANT_FIELDS: tuple[Field, ...] = (
@@ -27,5 +27,5 @@ PARTICIPANT_FIELDS: tuple[Field, ...] = (
     Field("join_time", "timestamp"),
     Field("leave_time", "timestamp", required=False),
     Field("duration", "number"),
-    Field("user_email", "str", required=False, nullable=True),
+    Field("user_email", "str", nullable=True),
 )
