@@ -1,0 +1,465 @@
+"""Idempotent warehouse set-up: roles (superuser, once) and schemas/tables (owner, every run).
+
+Two entry points, both safe to run again and again:
+
+* :func:`bootstrap_roles` — run by the project set-up with a superuser connection *to the
+  warehouse database*: LOGIN roles ``dwh_owner`` / ``bi_reader`` (passwords from the caller),
+  ``pgcrypto``, database-level privileges.
+* :func:`ensure_schema` — run by the pipeline every morning as ``dwh_owner``: schemas, the raw
+  tables of docs/design.md, ``raw.quarantine``, the ``meta`` tables, indexes and privileges.
+
+:data:`RAW_TABLES` is the registry of raw tables other modules import. Every identifier that goes
+into SQL comes from this module's constants and is quoted with :mod:`psycopg.sql`; secrets are
+never placed in SQL text in clear (role passwords are sent as SCRAM verifiers computed client-side,
+the PII key as a bind parameter).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Final
+
+import psycopg
+from psycopg import errors, sql
+
+log = logging.getLogger(__name__)
+
+OWNER_ROLE: Final = "dwh_owner"
+"""The pipeline's role (loader, dbt, publish); owns every warehouse schema."""
+
+BI_ROLE: Final = "bi_reader"
+"""The BI tools' role: ``CONNECT``, ``USAGE`` on ``marts`` and ``SELECT`` on its tables only."""
+
+RAW_SCHEMA: Final = "raw"
+META_SCHEMA: Final = "meta"
+STAGING_SCHEMA: Final = "staging"
+INTERMEDIATE_SCHEMA: Final = "intermediate"
+MARTS_BUILD_SCHEMA: Final = "marts_build"
+MARTS_SCHEMA: Final = "marts"
+
+PRIVATE_SCHEMAS: Final[tuple[str, ...]] = (
+    RAW_SCHEMA,
+    META_SCHEMA,
+    STAGING_SCHEMA,
+    INTERMEDIATE_SCHEMA,
+    MARTS_BUILD_SCHEMA,
+)
+"""Schemas nobody but the owner may use (``PUBLIC`` and ``bi_reader`` get nothing)."""
+
+SCHEMAS: Final[tuple[str, ...]] = (*PRIVATE_SCHEMAS, MARTS_SCHEMA)
+
+QUARANTINE_TABLE: Final = "quarantine"
+
+RAW_TABLES: Final[dict[tuple[str, str], str]] = {
+    ("bigmarker", "conferences"): "bigmarker_conferences",
+    ("bigmarker", "registrations"): "bigmarker_registrations",
+    ("bigmarker", "attendees"): "bigmarker_attendees",
+    ("calendly", "scheduled_events"): "calendly_scheduled_events",
+    ("calendly", "invitees"): "calendly_invitees",
+    ("zoom", "webinars"): "zoom_webinars",
+    ("zoom", "webinar_instances"): "zoom_webinar_instances",
+    ("zoom", "registrants"): "zoom_registrants",
+    ("zoom", "participants"): "zoom_participants",
+}
+"""``(source, entity)`` → table name in schema ``raw`` (docs/design.md, "Raw layer")."""
+
+SOURCES: Final[tuple[str, ...]] = tuple(dict.fromkeys(source for source, _ in RAW_TABLES))
+
+RAW_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("_batch_id", "uuid"),
+    ("_row_seq", "bigint"),
+    ("_record_key", "text"),
+    ("_parent_key", "text"),
+    ("_extracted_at", "timestamp with time zone"),
+    ("_loaded_at", "timestamp with time zone"),
+    ("_dag_run_id", "text"),
+    ("_logical_date", "date"),
+    ("payload", "jsonb"),
+)
+"""Columns of every raw table, in order, with their ``format_type`` names."""
+
+QUARANTINE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
+    ("_batch_id", "uuid"),
+    ("_source", "text"),
+    ("_entity", "text"),
+    ("_parent_key", "text"),
+    ("_extracted_at", "timestamp with time zone"),
+    ("_dag_run_id", "text"),
+    ("_logical_date", "date"),
+    ("reason", "text"),
+    ("payload", "text"),
+    ("_quarantined_at", "timestamp with time zone"),
+)
+
+# Serialises concurrent ensure_schema runs (CREATE ... IF NOT EXISTS is not race-free).
+_DDL_LOCK_KEY: Final = 7_214_930_001
+
+_RAW_TABLE_DDL: Final = """
+create table if not exists {table} (
+    _batch_id uuid not null,
+    _row_seq bigint not null,
+    _record_key text not null,
+    _parent_key text,
+    _extracted_at timestamptz not null,
+    _loaded_at timestamptz not null default now(),
+    _dag_run_id text not null,
+    _logical_date date not null,
+    payload jsonb not null
+)
+"""
+
+_QUARANTINE_DDL: Final = """
+create table if not exists {table} (
+    _batch_id uuid not null,
+    _source text not null,
+    _entity text not null,
+    _parent_key text,
+    _extracted_at timestamptz not null,
+    _dag_run_id text not null,
+    _logical_date date not null,
+    reason text not null,
+    payload text not null,
+    _quarantined_at timestamptz not null default now()
+)
+"""
+
+_META_DDL: Final[tuple[str, ...]] = (
+    """
+    create table if not exists {meta}.load_batches (
+        batch_id uuid primary key,
+        source text not null,
+        entity text not null,
+        dag_run_id text not null,
+        logical_date date not null,
+        started_at timestamptz not null,
+        committed_at timestamptz not null,
+        rows_loaded bigint not null,
+        rows_quarantined bigint not null,
+        entity_counts jsonb not null default '{{}}'::jsonb
+    )
+    """,
+    "create index if not exists load_batches_source_committed_idx "
+    "on {meta}.load_batches (source, committed_at)",
+    """
+    create table if not exists {meta}.cursors (
+        source text not null,
+        entity text not null,
+        cursor_value text not null,
+        batch_id uuid not null,
+        updated_at timestamptz not null default now(),
+        primary key (source, entity)
+    )
+    """,
+    """
+    create table if not exists {meta}.pii_key (
+        singleton boolean primary key default true check (singleton),
+        key text not null check (key <> ''),
+        updated_at timestamptz not null default now()
+    )
+    """,
+    """
+    create table if not exists {meta}.publications (
+        publication_id bigint generated always as identity primary key,
+        published_at timestamptz not null default now(),
+        dag_run_id text,
+        tables text[] not null,
+        row_counts jsonb not null
+    )
+    """,
+)
+
+
+class BootstrapError(RuntimeError):
+    """The warehouse cannot be set up as docs/design.md requires; the message says why."""
+
+
+def raw_table(source: str, entity: str) -> sql.Identifier:
+    """The quoted, schema-qualified raw table of a source entity.
+
+    Raises:
+        KeyError: no raw table is registered for ``(source, entity)``.
+    """
+    try:
+        return sql.Identifier(RAW_SCHEMA, RAW_TABLES[(source, entity)])
+    except KeyError:
+        raise KeyError(f"no raw table for source {source!r}, entity {entity!r}") from None
+
+
+# --------------------------------------------------------------------------- roles (superuser)
+
+
+def bootstrap_roles(
+    superuser_conn: psycopg.Connection,
+    *,
+    owner_password: str,
+    bi_password: str,
+    database: str,
+    retries: int = 3,
+) -> None:
+    """Create or update the LOGIN roles and the database-level set-up (idempotent).
+
+    Runs in one transaction on ``superuser_conn``, which must be a superuser connected to
+    ``database`` (extensions are per database). It
+
+    * creates ``dwh_owner`` and ``bi_reader`` if missing, and (re)sets ``LOGIN`` and their
+      passwords (sent as client-side SCRAM-SHA-256 verifiers, never in clear SQL text);
+    * creates the ``pgcrypto`` extension (the keyed e-mail hash of the marts);
+    * revokes ``PUBLIC``'s default ``CONNECT``/``TEMPORARY`` on the database, grants the owner
+      ``CONNECT, CREATE, TEMPORARY`` and ``bi_reader`` ``CONNECT`` only;
+    * sets ``bi_reader``'s ``search_path`` to ``marts`` in this database (convenience for BI).
+
+    Roles are cluster-wide: running it for a second database only updates passwords and adds
+    that database's grants.
+
+    Args:
+        superuser_conn: superuser connection to the warehouse database; must not be inside a
+            transaction (autocommit or idle).
+        owner_password: password for ``dwh_owner`` (from the environment, never hard-coded).
+        bi_password: password for ``bi_reader``.
+        database: the warehouse database name; must equal the connection's current database.
+        retries: attempts when another session changes the same roles at the same moment
+            (PostgreSQL answers "tuple concurrently updated" / a unique violation then).
+
+    Raises:
+        ValueError: an empty password or a connection to another database.
+        BootstrapError: the connection is not a superuser or is inside a transaction.
+    """
+    for name, value in (("owner_password", owner_password), ("bi_password", bi_password)):
+        if not value:
+            raise ValueError(f"{name} must be a non-empty string")
+    if superuser_conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise BootstrapError("bootstrap_roles needs a connection outside a transaction")
+    for attempt in range(1, retries + 1):
+        try:
+            with superuser_conn.transaction():
+                _bootstrap_roles_txn(
+                    superuser_conn,
+                    passwords={OWNER_ROLE: owner_password, BI_ROLE: bi_password},
+                    database=database,
+                )
+            break
+        except (errors.UniqueViolation, errors.InternalError_, errors.SerializationFailure) as exc:
+            if attempt == retries:
+                raise
+            log.warning("bootstrap_roles: concurrent role change (%s); retrying", type(exc).__name__)
+            time.sleep(0.2 * attempt)
+    log.info("roles %s and %s ready in database %s", OWNER_ROLE, BI_ROLE, database)
+
+
+def _bootstrap_roles_txn(conn: psycopg.Connection, *, passwords: dict[str, str], database: str) -> None:
+    row = conn.execute(
+        "select current_database(), (select rolsuper from pg_roles where rolname = current_user)"
+    ).fetchone()
+    assert row is not None
+    current_db, is_super = row
+    if current_db != database:
+        raise ValueError(
+            f"bootstrap_roles must run connected to the warehouse database {database!r} "
+            f"(connected to {current_db!r}): extensions and grants are per database"
+        )
+    if not is_super:
+        raise BootstrapError("bootstrap_roles needs a superuser connection")
+
+    for role, password in passwords.items():
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+        verifier = conn.pgconn.encrypt_password(password.encode(), role.encode(), b"scram-sha-256")
+        conn.execute(
+            sql.SQL(
+                "alter role {} with login nosuperuser nocreatedb nocreaterole noreplication "
+                "nobypassrls password {}"
+            ).format(sql.Identifier(role), sql.Literal(verifier.decode("ascii")))
+        )
+
+    conn.execute("create extension if not exists pgcrypto")
+
+    db = sql.Identifier(database)
+    owner = sql.Identifier(OWNER_ROLE)
+    bi = sql.Identifier(BI_ROLE)
+    for stmt in (
+        "revoke all on database {db} from public",
+        "grant connect, create, temporary on database {db} to {owner}",
+        "revoke all on database {db} from {bi}",
+        "grant connect on database {db} to {bi}",
+        "alter role {bi} in database {db} set search_path = " + MARTS_SCHEMA,
+    ):
+        conn.execute(sql.SQL(stmt).format(db=db, owner=owner, bi=bi))
+
+
+# --------------------------------------------------------------------------- schema (owner)
+
+
+def ensure_schema(owner_conn: psycopg.Connection, *, pii_key: str | None) -> None:
+    """Create or update schemas, tables, indexes and privileges (idempotent, one transaction).
+
+    Runs as ``dwh_owner``: if the connection is another role that may ``SET ROLE dwh_owner``
+    (e.g. a superuser), the work is done under ``SET LOCAL ROLE`` so every object is owned by
+    ``dwh_owner``. Existing raw tables are checked against the contract's columns; a drift
+    raises instead of being "fixed" silently. Commits before returning.
+
+    What it guarantees afterwards:
+
+    * schemas ``raw``, ``meta``, ``staging``, ``intermediate``, ``marts_build``, ``marts``;
+    * every table of :data:`RAW_TABLES` with :data:`RAW_COLUMNS`, a b-tree index on
+      ``(_record_key, _loaded_at, _batch_id, _row_seq)`` (staging's "latest row per key") and a
+      BRIN index on ``_loaded_at`` (incremental reads); ``raw.quarantine``;
+    * ``meta.load_batches``, ``meta.cursors``, ``meta.publications`` and the single-row
+      ``meta.pii_key(key)``;
+    * ``PUBLIC`` and ``bi_reader`` have no privilege on the private schemas or their tables;
+      ``bi_reader`` has ``USAGE`` on ``marts``, ``SELECT`` on its tables, and by default
+      privileges on the tables ``dwh_owner`` creates there later.
+
+    Args:
+        owner_conn: connection as ``dwh_owner`` (or a role allowed to ``SET ROLE`` to it), not
+            inside a transaction.
+        pii_key: secret for the keyed e-mail hash (``DWH_PII_KEY``). When given it is stored
+            (replacing an older key: the marts are rebuilt in full, so person keys change
+            consistently); when ``None`` the stored key is kept — a warning is logged if there
+            is none, since the marts' ``person_key`` would then be null.
+
+    Raises:
+        ValueError: ``pii_key`` is an empty string.
+        BootstrapError: roles missing (run :func:`bootstrap_roles` first), a schema owned by
+            another role, or a raw table whose columns drifted from the contract.
+    """
+    if pii_key is not None and not pii_key:
+        raise ValueError("pii_key must be a non-empty string or None")
+    if owner_conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+        raise BootstrapError("ensure_schema needs a connection outside a transaction")
+    with owner_conn.transaction():
+        _become_owner(owner_conn)
+        owner_conn.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
+        _create_schemas(owner_conn)
+        _create_tables(owner_conn)
+        _check_columns(owner_conn)
+        _apply_privileges(owner_conn)
+        has_key = _store_pii_key(owner_conn, pii_key)
+    if not has_key:
+        log.warning("meta.pii_key is empty: set DWH_PII_KEY, or person keys in the marts will be null")
+    log.info("warehouse schema ready (%d raw tables)", len(RAW_TABLES))
+
+
+def _become_owner(conn: psycopg.Connection) -> None:
+    row = conn.execute(
+        "select current_user, "
+        "exists (select 1 from pg_roles where rolname = %s), "
+        "exists (select 1 from pg_roles where rolname = %s)",
+        (OWNER_ROLE, BI_ROLE),
+    ).fetchone()
+    assert row is not None
+    current, owner_exists, bi_exists = row
+    if not (owner_exists and bi_exists):
+        raise BootstrapError(
+            f"roles {OWNER_ROLE} and {BI_ROLE} must exist: run bootstrap_roles() as a superuser first"
+        )
+    if current != OWNER_ROLE:
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("set local role {}").format(sql.Identifier(OWNER_ROLE)))
+        except errors.InsufficientPrivilege:
+            raise BootstrapError(
+                f"ensure_schema must run as {OWNER_ROLE} (connected as {current!r}, "
+                f"which cannot SET ROLE {OWNER_ROLE})"
+            ) from None
+
+
+def _create_schemas(conn: psycopg.Connection) -> None:
+    for schema in SCHEMAS:
+        conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+    foreign = conn.execute(
+        "select nspname, pg_get_userbyid(nspowner) from pg_namespace "
+        "where nspname = any(%s) and pg_get_userbyid(nspowner) <> %s",
+        (list(SCHEMAS), OWNER_ROLE),
+    ).fetchall()
+    if foreign:
+        owned = ", ".join(f"{name} (owner {owner})" for name, owner in foreign)
+        raise BootstrapError(f"schemas not owned by {OWNER_ROLE}: {owned}; alter their owner first")
+
+
+def _create_tables(conn: psycopg.Connection) -> None:
+    meta = sql.Identifier(META_SCHEMA)
+    for ddl in _META_DDL:
+        conn.execute(sql.SQL(ddl).format(meta=meta))
+    conn.execute(
+        sql.SQL(_QUARANTINE_DDL).format(table=sql.Identifier(RAW_SCHEMA, QUARANTINE_TABLE))
+    )
+    for table in RAW_TABLES.values():
+        ident = sql.Identifier(RAW_SCHEMA, table)
+        conn.execute(sql.SQL(_RAW_TABLE_DDL).format(table=ident))
+        conn.execute(
+            sql.SQL(
+                "create index if not exists {name} on {table} (_record_key, _loaded_at, _batch_id, _row_seq)"
+            ).format(name=sql.Identifier(f"{table}__record_key_idx"), table=ident)
+        )
+        conn.execute(
+            sql.SQL("create index if not exists {name} on {table} using brin (_loaded_at)").format(
+                name=sql.Identifier(f"{table}__loaded_at_brin"), table=ident
+            )
+        )
+
+
+def _check_columns(conn: psycopg.Connection) -> None:
+    expected: dict[str, tuple[tuple[str, str], ...]] = {t: RAW_COLUMNS for t in RAW_TABLES.values()}
+    expected[QUARANTINE_TABLE] = QUARANTINE_COLUMNS
+    rows = conn.execute(
+        """
+        select c.relname, a.attname, format_type(a.atttypid, a.atttypmod)
+        from pg_attribute a
+        join pg_class c on c.oid = a.attrelid
+        join pg_namespace n on n.oid = c.relnamespace
+        where n.nspname = %s and c.relname = any(%s) and a.attnum > 0 and not a.attisdropped
+        order by c.relname, a.attnum
+        """,
+        (RAW_SCHEMA, list(expected)),
+    ).fetchall()
+    actual: dict[str, list[tuple[str, str]]] = {}
+    for table, column, type_name in rows:
+        actual.setdefault(table, []).append((column, type_name))
+    drift = [
+        f"raw.{table}: expected {list(cols)}, found {actual.get(table)}"
+        for table, cols in expected.items()
+        if tuple(actual.get(table, ())) != cols
+    ]
+    if drift:
+        raise BootstrapError("raw tables drifted from docs/design.md: " + "; ".join(drift))
+
+
+def _apply_privileges(conn: psycopg.Connection) -> None:
+    owner = sql.Identifier(OWNER_ROLE)
+    bi = sql.Identifier(BI_ROLE)
+    for schema in PRIVATE_SCHEMAS:
+        ident = sql.Identifier(schema)
+        for stmt in (
+            "revoke all on schema {s} from public, {bi}",
+            "revoke all on all tables in schema {s} from public, {bi}",
+            "revoke all on all sequences in schema {s} from public, {bi}",
+            "revoke all on all functions in schema {s} from public, {bi}",
+        ):
+            conn.execute(sql.SQL(stmt).format(s=ident, bi=bi))
+    marts = sql.Identifier(MARTS_SCHEMA)
+    for stmt in (
+        "revoke all on schema {s} from public",
+        "revoke create on schema {s} from {bi}",
+        "grant usage on schema {s} to {bi}",
+        "grant select on all tables in schema {s} to {bi}",
+        "alter default privileges for role {owner} in schema {s} grant select on tables to {bi}",
+    ):
+        conn.execute(sql.SQL(stmt).format(s=marts, bi=bi, owner=owner))
+
+
+def _store_pii_key(conn: psycopg.Connection, pii_key: str | None) -> bool:
+    table = sql.Identifier(META_SCHEMA, "pii_key")
+    if pii_key is not None:
+        # A bind parameter: the secret never appears in SQL text or statement logs of SQL text.
+        conn.execute(
+            sql.SQL(
+                "insert into {t} (singleton, key) values (true, %s) "
+                "on conflict (singleton) do update set key = excluded.key, updated_at = now() "
+                "where {t}.key is distinct from excluded.key"
+            ).format(t=table),
+            (pii_key,),
+        )
+        return True
+    return conn.execute(sql.SQL("select exists (select 1 from {})").format(table)).fetchone() == (True,)
