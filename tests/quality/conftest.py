@@ -25,80 +25,104 @@ def person_key(email: str) -> str:
 MARTS_DDL = """
 create schema marts_build;
 
-create table marts_build.webinar_attendance (
-    platform text, webinar_id text, title text, webinar_date date, course text, language text,
-    registered integer, attended integer, walk_ins integer, show_up_rate numeric,
-    avg_minutes_attended numeric(10, 2), total_minutes numeric
-);
-insert into marts_build.webinar_attendance values
-    ('bigmarker', 'c-101', 'Intro to SQL',       '2026-10-01', 'sql',    'en', 4, 3, 1, 0.75, 42.5, 127.5),
-    ('bigmarker', 'c-102', 'Fortgeschrittenes',  '2026-10-08', 'sql',    'de', 2, 0, 0, 0.00, null, 0),
-    ('zoom',      '9001:a', 'Python basics',     '2026-11-02', 'python', 'en', 3, 3, 0, 1.00, 55.0, 165),
-    ('zoom',      '9001:b', 'Python basics',     '2026-11-09', 'python', 'en', 0, 0, 2, null, null, 0),
-    ('zoom',      '9002:a', 'Misc Q&A',          '2026-11-20', 'unmapped', 'en', 1, 1, 0, 1.00, 10.0, 10);
-
 create table marts_build.dim_webinars (
-    platform text, webinar_id text, title text, start_time timestamptz, webinar_date date,
-    course text, language text, is_held boolean
+    webinar_id text, platform text, zoom_webinar_id text, title text, course text, language text,
+    mapping_method text, time_zone text, duration_minutes integer, is_held boolean,
+    webinar_date date, start_time timestamptz, end_time timestamptz
 );
-insert into marts_build.dim_webinars
-select platform, webinar_id, title, webinar_date + time '17:00', webinar_date, course, language, true
-from marts_build.webinar_attendance
-union all
-select 'zoom', '9003:a', 'Future talk', timestamptz '2027-02-01 17:00+01', date '2027-02-01',
-       'python', 'en', false;
+insert into marts_build.dim_webinars values
+    ('c-101', 'bigmarker', null, 'Intro to SQL', 'sql', 'en', 'title_pattern', 'Berlin', 60, true,
+     '2026-10-01', '2026-10-01 17:00+02', '2026-10-01 18:00+02'),
+    ('c-102', 'bigmarker', null, 'SQL für Fortgeschrittene', 'sql', 'de', 'webinar_id', 'Berlin',
+     60, true, '2026-10-08', '2026-10-08 17:00+02', '2026-10-08 18:00+02'),
+    ('u-a', 'legacy', '9001', 'Python basics', 'python', 'en', 'title_pattern', 'Europe/Berlin', 90,
+     true, '2026-11-02', '2026-11-02 17:00+01', '2026-11-02 18:30+01'),
+    ('u-b', 'legacy', '9001', 'Python basics', 'python', 'en', 'title_pattern', 'Europe/Berlin', 90,
+     true, '2026-11-09', '2026-11-09 17:00+01', '2026-11-09 18:30+01'),
+    ('u-c', 'legacy', '9002', 'Misc Q&A', 'unmapped', 'en', 'unmapped', 'Europe/Berlin', 30,
+     true, '2026-11-20', '2026-11-20 17:00+01', '2026-11-20 17:30+01'),
+    ('u-d', 'legacy', '9003', 'Future talk', 'python', 'en', 'title_pattern', 'Europe/Berlin', 60,
+     false, '2027-02-01', '2027-02-01 17:00+01', '2027-02-01 18:00+01');
+
+create table marts_build.webinar_attendance (
+    webinar_id text, platform text, title text, course text, language text, registered integer,
+    attended integer, walk_ins integer, show_up_rate numeric, avg_minutes_attended numeric,
+    total_minutes numeric, is_held boolean, webinar_date date, start_time timestamptz
+);
+insert into marts_build.webinar_attendance
+select d.webinar_id, d.platform, d.title, d.course, d.language, v.registered, v.attended,
+       v.walk_ins, v.attended::numeric / nullif(v.registered, 0), v.avg_minutes, v.total_minutes,
+       d.is_held, d.webinar_date, d.start_time
+from marts_build.dim_webinars as d
+join (values
+    ('c-101', 4, 3, 1, 42.50, 127.50),
+    ('c-102', 2, 0, 0, null, 0),
+    ('u-a',   3, 3, 0, 55.00, 165.00),
+    ('u-b',   0, 0, 2, null, 0),
+    ('u-c',   1, 1, 0, 10.00, 10.00),
+    ('u-d',   1, 0, 0, null, 0)
+) as v (webinar_id, registered, attended, walk_ins, avg_minutes, total_minutes)
+    on v.webinar_id = d.webinar_id;
 
 create table marts_build.fct_registrations (
-    platform text, webinar_id text, person_key text, registered_at timestamptz, attended boolean,
-    minutes_attended numeric
+    registration_id text, webinar_id text, platform text, person_key text,
+    registration_source text, minutes_attended numeric, attended boolean,
+    registered_at timestamptz
 );
 
-create table marts_build.attendance_by_course_language (
-    month date, platform text, course text, language text, webinars integer, registered integer,
-    attended integer, show_up_rate numeric
-);
-insert into marts_build.attendance_by_course_language
-select date_trunc('month', webinar_date)::date, platform, course, language, count(*),
-       sum(registered), sum(attended), sum(attended)::numeric / nullif(sum(registered), 0)
-from marts_build.webinar_attendance group by 1, 2, 3, 4;
+create table marts_build.attendance_by_course_language as
+select date_trunc('month', webinar_date)::date as webinar_month, platform, course, language,
+       count(*)::integer as webinars, sum(registered)::integer as registered,
+       sum(attended)::integer as attended, sum(walk_ins)::integer as walk_ins,
+       sum(attended)::numeric / nullif(sum(registered), 0) as show_up_rate,
+       sum(total_minutes) as total_minutes
+from marts_build.webinar_attendance where is_held group by 1, 2, 3, 4;
 
-create table marts_build.attendance_daily (
-    webinar_date date, platform text, course text, language text, webinars integer,
-    registered integer, attended integer, show_up_rate numeric
-);
-insert into marts_build.attendance_daily
-select webinar_date, platform, course, language, count(*), sum(registered), sum(attended),
-       sum(attended)::numeric / nullif(sum(registered), 0)
-from marts_build.webinar_attendance group by 1, 2, 3, 4;
+create table marts_build.attendance_daily as
+select webinar_date, platform, course, language,
+       count(*)::integer as webinars, sum(registered)::integer as registered,
+       sum(attended)::integer as attended, sum(walk_ins)::integer as walk_ins,
+       sum(attended)::numeric / nullif(sum(registered), 0) as show_up_rate,
+       sum(total_minutes) as total_minutes
+from marts_build.webinar_attendance where is_held group by 1, 2, 3, 4;
 """
 
 REGISTRATIONS = [
-    # platform, webinar_id, e-mail, attended, minutes
+    # platform, webinar_id, e-mail, attended, minutes_attended
     ("bigmarker", "c-101", "ann@example.com", True, 40.0),
     ("bigmarker", "c-101", "bob@example.com", True, 45.0),
     ("bigmarker", "c-101", "cyd@example.com", True, 42.5),
-    ("bigmarker", "c-101", "dan@example.com", False, None),
-    ("bigmarker", "c-102", "ann@example.com", False, None),
-    ("bigmarker", "c-102", "eve@example.com", False, None),
-    ("zoom", "9001:a", "ann@example.com", True, 50.0),
-    ("zoom", "9001:a", "fay@example.com", True, 60.0),
-    ("zoom", "9001:a", "gus@example.com", True, 55.0),
-    ("zoom", "9002:a", "hal@example.com", True, 10.0),
-    ("zoom", "9003:a", "ivy@example.com", False, None),
+    ("bigmarker", "c-101", "dan@example.com", False, 0),
+    ("bigmarker", "c-102", "ann@example.com", False, 0),
+    ("bigmarker", "c-102", "eve@example.com", False, 0),
+    ("legacy", "u-a", "ann@example.com", True, 50.0),
+    ("legacy", "u-a", "fay@example.com", True, 60.0),
+    ("legacy", "u-a", "gus@example.com", True, 55.0),
+    ("legacy", "u-c", "hal@example.com", True, 10.0),
+    ("legacy", "u-d", "ivy@example.com", False, 0),
 ]
+
+
+def load_marts(dsn: str) -> None:
+    """Create ``marts_build`` with small, valid marts in the database at ``dsn``."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(MARTS_DDL)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into marts_build.fct_registrations values "
+                "(md5(%s || %s || %s), %s, %s, %s, %s, %s, %s, timestamptz '2026-09-15 10:00+00')",
+                [
+                    (p, w, k, w, p, k, "bigmarker" if p == "bigmarker" else "calendly", m, a)
+                    for p, w, e, a, m in REGISTRATIONS
+                    for k in [person_key(e)]
+                ],
+            )
 
 
 @pytest.fixture
 def marts_db(fresh_db: str) -> str:
     """DSN of a fresh database whose ``marts_build`` holds small, valid marts."""
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
-        conn.execute(MARTS_DDL)
-        with conn.cursor() as cur:
-            cur.executemany(
-                "insert into marts_build.fct_registrations values "
-                "(%s, %s, %s, timestamptz '2026-09-15 10:00+00', %s, %s)",
-                [(p, w, person_key(e), a, m) for p, w, e, a, m in REGISTRATIONS],
-            )
+    load_marts(fresh_db)
     return fresh_db
 
 

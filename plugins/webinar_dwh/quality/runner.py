@@ -56,6 +56,9 @@ _DOCS_SITE = "marts_quality_gate"
 _COLUMN_KWARGS = ("column", "column_A", "column_B", "column_list")
 _HIDDEN_KWARGS = {"batch_id", "unexpected_rows_query", "column_set", "result_format"}
 _KWARG_LABELS = {"min_value": "min", "max_value": "max", "value_set": "set"}
+# Display order of the arguments (GX stores kwargs sorted by name); unknown ones alphabetically
+# before ``mostly``, which always comes last.
+_KWARG_ORDER = {"min_value": 0, "max_value": 1, "value_set": 2, "regex": 3, "mostly": 99}
 
 
 class QualityGateFailed(Exception):
@@ -502,9 +505,14 @@ def _failed_expectation(table: str, res: Any, redact: _Redactor) -> FailedExpect
         elif isinstance(value, list):
             columns.extend(value)
     arguments = tuple(
-        (k, v)
-        for k, v in kwargs.items()
-        if k not in _COLUMN_KWARGS and k not in _HIDDEN_KWARGS and v is not None
+        sorted(
+            (
+                (k, v)
+                for k, v in kwargs.items()
+                if k not in _COLUMN_KWARGS and k not in _HIDDEN_KWARGS and v is not None
+            ),
+            key=lambda kv: (_KWARG_ORDER.get(kv[0], len(_KWARG_ORDER)), kv[0]),
+        )
     )
     result: dict[str, Any] = dict(res.result or {})
 
