@@ -329,7 +329,7 @@ def ensure_schema(owner_conn: psycopg.Connection, *, pii_key: str | None) -> Non
     if owner_conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise BootstrapError("ensure_schema needs a connection outside a transaction")
     with owner_conn.transaction():
-        _become_owner(owner_conn)
+        use_owner_role(owner_conn)
         owner_conn.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK_KEY,))
         _create_schemas(owner_conn)
         _create_tables(owner_conn)
@@ -341,7 +341,15 @@ def ensure_schema(owner_conn: psycopg.Connection, *, pii_key: str | None) -> Non
     log.info("warehouse schema ready (%d raw tables)", len(RAW_TABLES))
 
 
-def _become_owner(conn: psycopg.Connection) -> None:
+def use_owner_role(conn: psycopg.Connection) -> None:
+    """Act as ``dwh_owner`` for the rest of the current transaction.
+
+    A no-op when connected as ``dwh_owner``; otherwise ``SET LOCAL ROLE dwh_owner`` (allowed for
+    superusers and members), so objects created or altered belong to the owner.
+
+    Raises:
+        BootstrapError: the roles do not exist, or the session may not become ``dwh_owner``.
+    """
     row = conn.execute(
         "select current_user, "
         "exists (select 1 from pg_roles where rolname = %s), "

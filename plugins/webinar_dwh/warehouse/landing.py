@@ -30,7 +30,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -77,7 +77,9 @@ _QUARANTINE_COPY_COLUMNS: Final = (
     "reason",
     "payload",
 )
-_QUARANTINE_COPY_TYPES: Final = ["uuid", "text", "text", "text", "timestamptz", "text", "date", "text", "text"]
+_QUARANTINE_COPY_TYPES: Final = [
+    "uuid", "text", "text", "text", "timestamptz", "text", "date", "text", "text",
+]
 
 # PostgreSQL's jsonb rejects the escape \u0000; an escaped backslash followed by "u0000" is fine.
 _JSON_NUL: Final = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
@@ -275,7 +277,7 @@ def _normalise_cursor(
 
 def _text_problem(text: str | None, what: str) -> str | None:
     """Why ``text`` cannot be stored in a PostgreSQL text column, or ``None`` if it can."""
-    if text is None or text.isascii() and "\x00" not in text:
+    if text is None or (text.isascii() and "\x00" not in text):
         return None
     if "\x00" in text:
         return f"{what} contains NUL characters"

@@ -1,0 +1,143 @@
+"""Bootstrap: roles, schemas, raw/meta tables and privileges, idempotently."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from wh_support import BI_PASSWORD, OWNER_PASSWORD, PII_KEY, Warehouse, bootstrap, dsn_as
+
+from webinar_dwh.warehouse.bootstrap import (
+    BI_ROLE,
+    OWNER_ROLE,
+    RAW_COLUMNS,
+    RAW_TABLES,
+    SCHEMAS,
+    BootstrapError,
+    bootstrap_roles,
+    ensure_schema,
+)
+
+pytestmark = pytest.mark.warehouse
+
+
+def _snapshot(dsn: str) -> list[tuple]:
+    """Schemas, relations, columns, ACLs and default ACLs: what bootstrap is responsible for."""
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(
+            """
+            select 'rel', n.nspname || '.' || c.relname, c.relkind::text,
+                   pg_get_userbyid(c.relowner), coalesce(c.relacl::text, '')
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname = any(%(s)s)
+            union all
+            select 'schema', nspname, '', pg_get_userbyid(nspowner), coalesce(nspacl::text, '')
+            from pg_namespace where nspname = any(%(s)s)
+            union all
+            select 'default_acl', coalesce(defaclnamespace::regnamespace::text, ''), defaclobjtype::text,
+                   pg_get_userbyid(defaclrole), defaclacl::text
+            from pg_default_acl
+            order by 1, 2
+            """,
+            {"s": list(SCHEMAS)},
+        ).fetchall()
+
+
+def test_bootstrap_is_idempotent(warehouse: Warehouse) -> None:
+    before = _snapshot(warehouse.superuser_dsn)
+    bootstrap(warehouse.superuser_dsn)  # the second morning
+    assert _snapshot(warehouse.superuser_dsn) == before
+
+
+def test_every_raw_table_has_the_contract_columns_and_owner(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        for table in RAW_TABLES.values():
+            cols = conn.execute(
+                "select attname, format_type(atttypid, atttypmod) from pg_attribute "
+                "where attrelid = %s::regclass and attnum > 0 and not attisdropped order by attnum",
+                (f"raw.{table}",),
+            ).fetchall()
+            assert tuple(cols) == RAW_COLUMNS, table
+        owners = conn.execute(
+            "select distinct pg_get_userbyid(nspowner) from pg_namespace where nspname = any(%s)",
+            (list(SCHEMAS),),
+        ).fetchall()
+        assert owners == [(OWNER_ROLE,)]
+        quarantine = [r[0] for r in conn.execute("select * from raw.quarantine limit 0").description or []]
+        assert quarantine == [
+            "_batch_id", "_source", "_entity", "_parent_key", "_extracted_at", "_dag_run_id",
+            "_logical_date", "reason", "payload", "_quarantined_at",
+        ]
+        indexed = conn.execute(
+            "select count(*) from pg_indexes where schemaname = 'raw' and indexdef like %s",
+            ("%(_record_key, _loaded_at, _batch_id, _row_seq)%",),
+        ).fetchone()
+        assert indexed == (len(RAW_TABLES),)
+
+
+def test_roles_get_login_and_passwords(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.superuser_dsn) as conn:
+        rows = conn.execute(
+            "select rolname, rolcanlogin, rolsuper, rolpassword like 'SCRAM-SHA-256$%%' "
+            "from pg_authid where rolname = any(%s) order by 1",
+            ([OWNER_ROLE, BI_ROLE],),
+        ).fetchall()
+    assert rows == [(BI_ROLE, True, False, True), (OWNER_ROLE, True, False, True)]
+    for dsn, role in ((warehouse.owner_dsn, OWNER_ROLE), (warehouse.bi_dsn, BI_ROLE)):
+        with psycopg.connect(dsn) as conn:
+            assert conn.execute("select current_user").fetchone() == (role,)
+
+
+def test_pii_key_is_stored_kept_and_replaced(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        assert conn.execute("select key from meta.pii_key").fetchall() == [(PII_KEY,)]
+        conn.commit()
+        ensure_schema(conn, pii_key=None)  # no key given: the stored one stays
+        assert conn.execute("select key from meta.pii_key").fetchall() == [(PII_KEY,)]
+        conn.commit()
+        ensure_schema(conn, pii_key="rotated-key")
+        assert conn.execute("select key from meta.pii_key").fetchall() == [("rotated-key",)]
+    with psycopg.connect(warehouse.bi_dsn) as conn, pytest.raises(errors.InsufficientPrivilege):
+        conn.execute("select key from meta.pii_key")
+
+
+def test_ensure_schema_as_superuser_still_creates_owner_objects(fresh_db: str) -> None:
+    database = psycopg.conninfo.conninfo_to_dict(fresh_db)["dbname"]
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        bootstrap_roles(conn, owner_password=OWNER_PASSWORD, bi_password=BI_PASSWORD, database=database)
+        ensure_schema(conn, pii_key=PII_KEY)
+        owners = conn.execute(
+            "select distinct pg_get_userbyid(c.relowner) from pg_class c "
+            "join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('raw', 'meta')"
+        ).fetchall()
+        assert owners == [(OWNER_ROLE,)]
+        assert conn.execute("select current_user").fetchone() == ("postgres",)
+
+
+def test_bootstrap_roles_refuses_another_database(fresh_db: str) -> None:
+    with psycopg.connect(fresh_db, autocommit=True) as conn, pytest.raises(ValueError, match="warehouse"):
+        bootstrap_roles(conn, owner_password="a", bi_password="b", database="some_other_db")
+
+
+def test_bootstrap_roles_refuses_empty_passwords(fresh_db: str) -> None:
+    with psycopg.connect(fresh_db, autocommit=True) as conn, pytest.raises(ValueError, match="bi_password"):
+        bootstrap_roles(conn, owner_password="a", bi_password="", database="x")
+
+
+def test_ensure_schema_refuses_a_role_that_is_not_the_owner(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.bi_dsn) as conn, pytest.raises(BootstrapError, match=OWNER_ROLE):
+        ensure_schema(conn, pii_key=None)
+
+
+def test_ensure_schema_detects_column_drift(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        conn.execute("alter table raw.zoom_webinars add column surprise int")
+        conn.commit()
+        with pytest.raises(BootstrapError, match="zoom_webinars"):
+            ensure_schema(conn, pii_key=None)
+
+
+def test_owner_can_create_in_every_layer(warehouse: Warehouse) -> None:
+    with psycopg.connect(dsn_as(warehouse.superuser_dsn, OWNER_ROLE)) as conn:
+        for schema in SCHEMAS:
+            conn.execute(sql.SQL("create table {} (x int)").format(sql.Identifier(schema, "t")))
