@@ -2,11 +2,12 @@
     Latest version of every raw record: one row per `_record_key`, the one loaded last
     (`_loaded_at`, then `_batch_id`, then `_row_seq`, all descending). Raw tables are
     append-only, so reruns and overlapping windows only add older versions that lose here.
-    DISTINCT ON with this exact sort order can walk the raw tables' index on
-    (_record_key, _loaded_at desc, _batch_id desc, _row_seq desc) instead of sorting.
+    Every column is sorted descending (the key's direction is irrelevant to DISTINCT ON), so
+    PostgreSQL can scan the raw tables' b-tree index on
+    (_record_key, _loaded_at, _batch_id, _row_seq) backwards instead of sorting.
 -#}
 {% macro dedupe_latest(relation, key='_record_key') -%}
     select distinct on ({{ key }}) *
     from {{ relation }}
-    order by {{ key }} asc, _loaded_at desc, _batch_id desc, _row_seq desc
+    order by {{ key }} desc, _loaded_at desc, _batch_id desc, _row_seq desc
 {%- endmacro %}

@@ -67,7 +67,7 @@ ranked as (
         *,
         row_number() over (
             partition by platform, webinar_id
-            order by rule_rank asc, priority asc nulls last, title_pattern asc
+            order by rule_rank asc, priority asc nulls last, title_pattern collate "C" asc
         ) as candidate_rank
     from candidates
 

@@ -41,7 +41,7 @@ final as (
         registered,
         attended,
         walk_ins,
-        attended::numeric / nullif(registered, 0) as show_up_rate,
+        round(attended::numeric / nullif(registered, 0), 6) as show_up_rate,
         total_minutes
 
     from aggregated

@@ -32,7 +32,12 @@ final as (
         registrations.registration_source,
 
         ----------  numerics
-        -- Seconds summed over all of the person's attendee rows (rejoins), in minutes.
+        -- Seconds summed over all of the person's attendee rows / sessions (rejoins).
+        case
+            when coalesce(webinars.is_held, false) and attendance.attendee_key is not null
+                then attendance.attended_seconds
+            else 0
+        end as seconds_attended,
         case
             when coalesce(webinars.is_held, false) and attendance.attendee_key is not null
                 then attendance.attended_seconds / 60.0

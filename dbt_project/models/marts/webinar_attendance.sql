@@ -31,8 +31,8 @@ registration_stats as (
         webinar_id,
         count(*) as registered,
         count(*) filter (where attended) as attended,
-        avg(minutes_attended) filter (where attended) as avg_minutes_attended,
-        sum(minutes_attended) filter (where attended) as total_minutes
+        -- From whole seconds, so rounding sees the exact value (not a sum of 1/60 fractions).
+        sum(seconds_attended) filter (where attended) as total_seconds
     from registrations
     group by platform, webinar_id
 
@@ -74,10 +74,17 @@ final as (
         coalesce(registration_stats.registered, 0) as registered,
         coalesce(registration_stats.attended, 0) as attended,
         case when webinars.is_held then coalesce(walk_ins.walk_ins, 0) else 0 end as walk_ins,
-        coalesce(registration_stats.attended, 0)::numeric
-        / nullif(registration_stats.registered, 0) as show_up_rate,
-        round(registration_stats.avg_minutes_attended, 2) as avg_minutes_attended,
-        round(coalesce(registration_stats.total_minutes, 0), 2) as total_minutes,
+        round(
+            coalesce(registration_stats.attended, 0)::numeric
+            / nullif(registration_stats.registered, 0),
+            6
+        ) as show_up_rate,
+        round(
+            registration_stats.total_seconds::numeric
+            / nullif(60 * registration_stats.attended, 0),
+            2
+        ) as avg_minutes_attended,
+        round(coalesce(registration_stats.total_seconds, 0)::numeric / 60, 2) as total_minutes,
 
         ----------  booleans
         webinars.is_held,

@@ -12,9 +12,9 @@ renamed as (
         ----------  ids
         coalesce({{ uri_id("payload ->> 'uri'") }}, _record_key) as event_id,
         {{ uri_id("payload ->> 'event_type'") }} as event_type_id,
-        -- A Zoom location's join_url carries the webinar number (/j/<n>, /w/<n>, /s/<n>).
+        -- A Zoom location's join_url carries the webinar number (zoom.us/j/<n>, /w/<n>, /s/<n>).
         substring(
-            payload #>> '{location,join_url}' from '/(\d{9,12})(?:[/?#]|$)'
+            payload #>> '{location,join_url}' from 'zoom\.us/[jws]/(\d+)'
         ) as zoom_webinar_id,
 
         ----------  strings
