@@ -6,6 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from requests.auth import HTTPBasicAuth
@@ -60,11 +61,11 @@ class ZoomOAuth(RefreshableAuth):
         client_secret: str,
         account_id: str,
         conn_id: str,
-        session_factory: Callable[..., ApiSession] = ApiSession,
-        **session_kwargs: object,
+        clock: Callable[[], float] = time.monotonic,
+        **session_kwargs: Any,
     ) -> ZoomOAuth:
         """An auth hook with its own token session (Basic auth, retries as configured)."""
-        token_session = session_factory(
+        token_session = ApiSession(
             oauth_url,
             vendor="Zoom OAuth",
             conn_id=conn_id,
@@ -73,7 +74,7 @@ class ZoomOAuth(RefreshableAuth):
             credential_name="the client id/secret",
             **session_kwargs,
         )
-        return cls(token_session, account_id=account_id, conn_id=conn_id)
+        return cls(token_session, account_id=account_id, conn_id=conn_id, clock=clock)
 
     def __repr__(self) -> str:
         return f"ZoomOAuth(conn_id={self._conn_id!r}, token=<redacted>)"

@@ -50,6 +50,7 @@ class ZoomClient:
         settings: Connection and paging settings.
         sleep: Sleep function for retry waits (tests inject a recorder).
         retry: Retry policy; defaults to ``settings.max_attempts`` attempts.
+        clock: Monotonic clock (seconds) deciding token expiry; tests inject a fake one.
 
     Attributes:
         skipped: Webinar-level skips by ``"<endpoint>:<code>"`` (e.g. ``"participants:3161"``).
@@ -63,6 +64,7 @@ class ZoomClient:
         *,
         sleep: Callable[[float], None] = time.sleep,
         retry: RetryPolicy | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         policy = retry or RetryPolicy(max_attempts=settings.max_attempts)
@@ -72,6 +74,7 @@ class ZoomClient:
             client_secret=settings.client_secret,
             account_id=settings.account_id,
             conn_id=settings.conn_id,
+            clock=clock,
             timeout=settings.timeout,
             retry=policy,
             sleep=sleep,
