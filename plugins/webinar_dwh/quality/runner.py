@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -295,14 +296,34 @@ def validate_marts(
     if unknown:
         raise ValueError(f"unknown mart(s) {unknown}; known: {', '.join(MARTS)}")
 
+    if isinstance(run_date, dt.datetime):  # e.g. a pendulum DateTime from the Airflow context
+        run_date = run_date.date()
     url = to_sqlalchemy_url(dsn_or_sqlalchemy_url)
     safe_url = url.render_as_string(hide_password=True)
     redact = _Redactor(url.password)
     started = time.monotonic()
     logger.info("Validating marts %s in schema %s of %s", ", ".join(names), schema, safe_url)
 
+    with _quiet_gx_logging():
+        report = _run(url, redact, names, schema=schema, run_date=run_date, data_docs_dir=data_docs_dir)
+    report.duration_s = round(time.monotonic() - started, 3)
+    _log(report)
+    return report
+
+
+def _run(
+    url: URL,
+    redact: _Redactor,
+    names: list[str],
+    *,
+    schema: str,
+    run_date: dt.date,
+    data_docs_dir: Path | None,
+) -> ValidationReport:
+    """The GX part of :func:`validate_marts`."""
     import great_expectations as gx
 
+    safe_url = url.render_as_string(hide_password=True)
     context = _ephemeral_context()
     try:
         datasource = context.data_sources.add_postgres(
@@ -372,8 +393,6 @@ def validate_marts(
     report.tables = {n: report.tables[n] for n in names}
     if data_docs_dir is not None:
         report.data_docs_index = _build_data_docs(context, Path(data_docs_dir))
-    report.duration_s = round(time.monotonic() - started, 3)
-    _log(report)
     return report
 
 
@@ -432,6 +451,20 @@ def _quote(value: str | None) -> str | None:
     from urllib.parse import quote
 
     return quote(value, safe="") if value else None
+
+
+@contextmanager
+def _quiet_gx_logging() -> Iterator[None]:
+    """Raise GX's own loggers to WARNING while validating: its INFO lines (dozens per
+    expectation) would bury the gate's messages in the Airflow task log."""
+    gx_logger = logging.getLogger("great_expectations")
+    previous = gx_logger.level
+    if gx_logger.getEffectiveLevel() < logging.WARNING:
+        gx_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        gx_logger.setLevel(previous)
 
 
 def _ephemeral_context() -> Any:
@@ -591,7 +624,9 @@ def _build_data_docs(context: Any, directory: Path) -> Path | None:
 
 
 def _log(report: ValidationReport) -> None:
+    """Per-table status at INFO, blocking failures at ERROR, warn-level ones at WARNING."""
     for t in report.tables.values():
+        logger.info("%s.%s: %s (%d expectations)", report.schema, t.table, t.status, t.evaluated)
         for f in t.failures:
             log = logger.error if f.severity is Severity.BLOCKING else logger.warning
             log("[%s] %s", f.severity.value, f.describe())

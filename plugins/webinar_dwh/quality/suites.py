@@ -416,6 +416,8 @@ def build_suite(name: str, *, run_date: dt.date) -> ExpectationSuite:
 
     if name not in MARTS:
         raise KeyError(f"unknown mart {name!r}; known: {', '.join(MARTS)}")
+    if isinstance(run_date, dt.datetime):
+        run_date = run_date.date()
     return gx.ExpectationSuite(name=name, expectations=[c.build(run_date) for c in checks_for(name)])
 
 
