@@ -291,7 +291,7 @@ def validate_marts(
         ValueError: an unknown mart name in ``tables``.
         ConnectionError: the warehouse cannot be reached (message without the password).
     """
-    names = list(MARTS) if tables is None else list(tables)
+    names = list(MARTS) if tables is None else list(dict.fromkeys(tables))
     unknown = [n for n in names if n not in MARTS]
     if unknown:
         raise ValueError(f"unknown mart(s) {unknown}; known: {', '.join(MARTS)}")
