@@ -260,7 +260,7 @@ def validate_build(run: RunInfo) -> dict[str, Any]:
     url = sqlalchemy_url(config.get_connection(config.dwh_conn_id()))
     report = validate_marts(url, schema="marts_build", run_date=run.interval_end.date())
     report.raise_for_blocking()
-    return report.summary()
+    return report.to_dict()
 
 
 def publish(run: RunInfo) -> dict[str, Any]:
