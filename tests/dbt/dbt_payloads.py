@@ -17,8 +17,15 @@ Row = tuple[str, str | None, dict[str, Any]]
 
 def _conference(cid: str, title: str, language: str, start: str, end: str) -> Row:
     payload = {
-        "id": cid, "title": title, "type": "live_webinar", "language": language, "start_time": start,
-        "end_time": end, "duration": 60, "time_zone": "Berlin", "channel_id": "ch1",
+        "id": cid,
+        "title": title,
+        "type": "live_webinar",
+        "language": language,
+        "start_time": start,
+        "end_time": end,
+        "duration": 60,
+        "time_zone": "Berlin",
+        "channel_id": "ch1",
         "webinar_stats": {"registrants": 0, "total_attendees": 0},
     }
     return cid, None, payload
@@ -30,16 +37,27 @@ def _registration(cid: str, bmid: str, email: str, at: str) -> Row:
 
 
 def _attendee(cid: str, aid: str, email: str, seconds: int, entered: str) -> Row:
-    payload = {"id": aid, "bmid": aid, "email": email, "entered_at": entered, "leaved_at": entered,
-               "total_duration": seconds, "engaged_duration": seconds}
+    payload = {
+        "id": aid,
+        "bmid": aid,
+        "email": email,
+        "entered_at": entered,
+        "leaved_at": entered,
+        "total_duration": seconds,
+        "engaged_duration": seconds,
+    }
     return f"{cid}:{aid}", cid, payload
 
 
 def _event(uuid: str, start: str, join_url: str | None) -> Row:
     location = {"type": "zoom", "join_url": join_url} if join_url else {"type": "physical", "location": "tbd"}
     payload = {
-        "uri": f"https://api.calendly.com/scheduled_events/{uuid}", "name": "Info-Webinar", "status": "active",
-        "start_time": start, "end_time": start, "location": location,
+        "uri": f"https://api.calendly.com/scheduled_events/{uuid}",
+        "name": "Info-Webinar",
+        "status": "active",
+        "start_time": start,
+        "end_time": start,
+        "location": location,
         "event_type": "https://api.calendly.com/event_types/ET1",
         "invitees_counter": {"active": 1, "limit": 100, "total": 1},
     }
@@ -48,17 +66,28 @@ def _event(uuid: str, start: str, join_url: str | None) -> Row:
 
 def _invitee(uuid: str, event: str, email: str, status: str, created: str) -> Row:
     payload = {
-        "uri": f"https://api.calendly.com/scheduled_events/{event}/invitees/{uuid}", "email": email,
-        "name": "X Y", "status": status, "timezone": "Europe/Berlin",
-        "event": f"https://api.calendly.com/scheduled_events/{event}", "created_at": created,
+        "uri": f"https://api.calendly.com/scheduled_events/{event}/invitees/{uuid}",
+        "email": email,
+        "name": "X Y",
+        "status": status,
+        "timezone": "Europe/Berlin",
+        "event": f"https://api.calendly.com/scheduled_events/{event}",
+        "created_at": created,
         "rescheduled": status == "canceled",
     }
     return uuid, event, payload
 
 
 def _zoom_webinar(wid: str, topic: str, start: str) -> Row:
-    payload = {"id": int(wid), "uuid": f"W{wid}==", "topic": topic, "type": 9, "start_time": start,
-               "timezone": "Europe/Berlin", "duration": 60}
+    payload = {
+        "id": int(wid),
+        "uuid": f"W{wid}==",
+        "topic": topic,
+        "type": 9,
+        "start_time": start,
+        "timezone": "Europe/Berlin",
+        "duration": 60,
+    }
     return wid, None, payload
 
 
@@ -67,8 +96,16 @@ def _instance(wid: str, iid: str, start: str) -> Row:
 
 
 def _participant(iid: str, pid: str, email: str, join: str, seconds: int) -> Row:
-    payload = {"id": pid, "user_id": pid + join[-3:], "name": "X", "user_email": email, "join_time": join,
-               "leave_time": join, "duration": seconds, "status": "in_meeting"}
+    payload = {
+        "id": pid,
+        "user_id": pid + join[-3:],
+        "name": "X",
+        "user_email": email,
+        "join_time": join,
+        "leave_time": join,
+        "duration": seconds,
+        "status": "in_meeting",
+    }
     return f"{iid}:{pid}:{join}", iid, payload
 
 
@@ -78,12 +115,20 @@ C_PM = "spcl0pm03"  # exact-id seed row beats the Data Analytics pattern; langua
 C_UNM = "bmunm0001"  # unmapped title; starts 23:30 UTC -> next day in Europe/Berlin
 C_FUT = "bmfut0001"  # after as_of: is_held false, registrations count, attendance does not
 
-BM_CONFERENCES_OLD = [_conference(C_DA, "Old title", "en", "2025-03-03T18:00:00+01:00", "2025-03-03T19:00:00+01:00")]
+BM_CONFERENCES_OLD = [
+    _conference(C_DA, "Old title", "en", "2025-03-03T18:00:00+01:00", "2025-03-03T19:00:00+01:00")
+]
 BM_CONFERENCES = [
-    _conference(C_DA, "Data Analytics — Intro session (EN)", "en",
-                "2025-03-03T18:00:00+01:00", "2025-03-03T19:00:00+01:00"),
-    _conference(C_PM, "Data Analytics for Product Managers (EN)", "de",
-                "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z"),
+    _conference(
+        C_DA,
+        "Data Analytics — Intro session (EN)",
+        "en",
+        "2025-03-03T18:00:00+01:00",
+        "2025-03-03T19:00:00+01:00",
+    ),
+    _conference(
+        C_PM, "Data Analytics for Product Managers (EN)", "de", "2025-03-04T10:00:00Z", "2025-03-04T11:00:00Z"
+    ),
     _conference(C_UNM, "Company all-hands", "en", "2025-03-04T23:30:00Z", "2025-03-05T00:30:00Z"),
     _conference(C_FUT, "UX Design: Live Q&A", "es", "2025-04-01T16:00:00+02:00", "2025-04-01T17:00:00+02:00"),
 ]
@@ -111,7 +156,12 @@ BM_ATTENDEES = [
 Z_PY = "81111111111"  # recurring "Info-Webinar Python for Beginners [DE]" (two instances)
 Z_TEST = "82222222222"  # "Zoom test session": unmapped
 Z_UX = "83333333333"  # one-time, 8 minutes after Z_TEST's instance: the ambiguous pair
-I_PY1, I_PY2, I_TEST, I_UX = "InstPy1AAAAAAAAAAAAAA==", "InstPy2AAAAAAAAAAAAAA==", "InstTestAAAAAAAAAAAAA==", "InstUxAAAAAAAAAAAAAAA=="
+I_PY1, I_PY2, I_TEST, I_UX = (
+    "InstPy1AAAAAAAAAAAAAA==",
+    "InstPy2AAAAAAAAAAAAAA==",
+    "InstTestAAAAAAAAAAAAA==",
+    "InstUxAAAAAAAAAAAAAAA==",
+)
 
 ZOOM_WEBINARS = [
     _zoom_webinar(Z_PY, "Info-Webinar Python for Beginners [DE]", "2025-03-05T17:00:00Z"),
@@ -164,22 +214,30 @@ ZOOM_PARTICIPANTS = [
 
 LOADS: list[tuple[int, dict[str, list[Row]]]] = [
     # First load: an old conference title and some rows that the second load repeats.
-    (2, {
-        "bigmarker_conferences": BM_CONFERENCES_OLD,
-        "bigmarker_registrations": BM_REGISTRATIONS[:2],
-        "bigmarker_attendees": BM_ATTENDEES[:3],
-        "zoom_participants": ZOOM_PARTICIPANTS[:2],
-        "calendly_invitees": [_invitee("inv-gina", EV_URL, "gina@example.com", "active", "2025-03-01T09:00:00.000000Z")],
-    }),
+    (
+        2,
+        {
+            "bigmarker_conferences": BM_CONFERENCES_OLD,
+            "bigmarker_registrations": BM_REGISTRATIONS[:2],
+            "bigmarker_attendees": BM_ATTENDEES[:3],
+            "zoom_participants": ZOOM_PARTICIPANTS[:2],
+            "calendly_invitees": [
+                _invitee("inv-gina", EV_URL, "gina@example.com", "active", "2025-03-01T09:00:00.000000Z")
+            ],
+        },
+    ),
     # Second load: everything (re-extraction overlaps; staging keeps the latest version per key).
-    (1, {
-        "bigmarker_conferences": BM_CONFERENCES,
-        "bigmarker_registrations": BM_REGISTRATIONS,
-        "bigmarker_attendees": BM_ATTENDEES,
-        "calendly_scheduled_events": CALENDLY_EVENTS,
-        "calendly_invitees": CALENDLY_INVITEES,
-        "zoom_webinars": ZOOM_WEBINARS,
-        "zoom_webinar_instances": ZOOM_INSTANCES,
-        "zoom_participants": ZOOM_PARTICIPANTS,
-    }),
+    (
+        1,
+        {
+            "bigmarker_conferences": BM_CONFERENCES,
+            "bigmarker_registrations": BM_REGISTRATIONS,
+            "bigmarker_attendees": BM_ATTENDEES,
+            "calendly_scheduled_events": CALENDLY_EVENTS,
+            "calendly_invitees": CALENDLY_INVITEES,
+            "zoom_webinars": ZOOM_WEBINARS,
+            "zoom_webinar_instances": ZOOM_INSTANCES,
+            "zoom_participants": ZOOM_PARTICIPANTS,
+        },
+    ),
 ]

@@ -64,27 +64,84 @@ def test_models_land_in_fixed_schemas_and_nothing_in_marts(mart_conn: psycopg.Co
 def test_webinar_attendance_numbers(mart_conn: psycopg.Connection) -> None:
     rows = {
         r[0]: r[1:]
-        for r in _rows(mart_conn, f"select webinar_id, {ATTENDANCE_COLUMNS} from marts_build.webinar_attendance")
+        for r in _rows(
+            mart_conn, f"select webinar_id, {ATTENDANCE_COLUMNS} from marts_build.webinar_attendance"
+        )
     }
     assert rows == {
         # ann (600 + 900 s rejoin) and bob (1200 s) of 3 registered; dave walked in.
-        C_DA: ("bigmarker", "Data Analytics", "en", 3, 2, 1, D("0.666667"), D("22.50"), D("45.00"),
-               True, date(2025, 3, 3)),
+        C_DA: (
+            "bigmarker",
+            "Data Analytics",
+            "en",
+            3,
+            2,
+            1,
+            D("0.666667"),
+            D("22.50"),
+            D("45.00"),
+            True,
+            date(2025, 3, 3),
+        ),
         # Exact-id seed row beats the "Data Analytics" title; no seed language -> platform's "de".
-        C_PM: ("bigmarker", "Product Management", "de", 1, 1, 0, D("1.000000"), D("30.00"), D("30.00"),
-               True, date(2025, 3, 4)),
+        C_PM: (
+            "bigmarker",
+            "Product Management",
+            "de",
+            1,
+            1,
+            0,
+            D("1.000000"),
+            D("30.00"),
+            D("30.00"),
+            True,
+            date(2025, 3, 4),
+        ),
         # 23:30 UTC is the next day in Europe/Berlin; unmapped course, platform language.
         C_UNM: ("bigmarker", "unmapped", "en", 0, 0, 0, None, None, D("0.00"), True, date(2025, 3, 5)),
         # Future: registrations so far count, attendance does not.
-        C_FUT: ("bigmarker", "UX Design", "es", 2, 0, 0, D("0.000000"), None, D("0.00"), False,
-                date(2025, 4, 1)),
+        C_FUT: (
+            "bigmarker",
+            "UX Design",
+            "es",
+            2,
+            0,
+            0,
+            D("0.000000"),
+            None,
+            D("0.00"),
+            False,
+            date(2025, 4, 1),
+        ),
         # eve+promo@ registered, eve@ joined twice (900 s); frank rescheduled (counts once);
         # gina canceled; zed walked in.
-        I_PY1: ("legacy", "Python for Beginners", "de", 2, 2, 1, D("1.000000"), D("17.50"), D("35.00"),
-                True, date(2025, 3, 5)),
+        I_PY1: (
+            "legacy",
+            "Python for Beginners",
+            "de",
+            2,
+            2,
+            1,
+            D("1.000000"),
+            D("17.50"),
+            D("35.00"),
+            True,
+            date(2025, 3, 5),
+        ),
         # Matched by start time (no join_url).
-        I_PY2: ("legacy", "Python for Beginners", "de", 1, 1, 0, D("1.000000"), D("30.00"), D("30.00"),
-                True, date(2025, 3, 6)),
+        I_PY2: (
+            "legacy",
+            "Python for Beginners",
+            "de",
+            1,
+            1,
+            0,
+            D("1.000000"),
+            D("30.00"),
+            D("30.00"),
+            True,
+            date(2025, 3, 6),
+        ),
         # Ivy's event is ambiguous, so she is a walk-in here.
         I_TEST: ("legacy", "unmapped", "unmapped", 0, 0, 1, None, None, D("0.00"), True, date(2025, 3, 7)),
         I_UX: ("legacy", "UX Design", "en", 0, 0, 0, None, None, D("0.00"), True, date(2025, 3, 7)),
@@ -144,14 +201,23 @@ def test_monthly_mart_aggregates_held_webinars(mart_conn: psycopg.Connection) ->
         ("legacy", "UX Design", "en", 1, 0, 0, 0, None),
         ("legacy", "unmapped", "unmapped", 1, 0, 0, 1, None),
     ]
-    future = _rows(mart_conn, "select count(*) from marts_build.attendance_daily where webinar_date >= '2025-04-01'")
+    future = _rows(
+        mart_conn, "select count(*) from marts_build.attendance_daily where webinar_date >= '2025-04-01'"
+    )
     assert future == [(0,)]
 
 
 def test_source_freshness_passes_on_fresh_loads(dbt_run: DbtRun) -> None:
     # Loads landed 1-2 hours ago; the Zoom registrants table is empty, so it is selected out.
     result = run_dbt(
-        ["source", "freshness", "--select", "source:bigmarker", "source:calendly", "source:zoom.participants"],
+        [
+            "source",
+            "freshness",
+            "--select",
+            "source:bigmarker",
+            "source:calendly",
+            "source:zoom.participants",
+        ],
         dbt_run.env,
     )
     assert result.returncode == 0, result.stdout[-4000:]
