@@ -152,3 +152,14 @@ def test_malformed_registrants_and_participants_are_rejected(sb: SandboxServer, 
             r.reason
         )
         assert r.parent_key
+
+
+def test_expired_page_token_restarts_the_listing_once(sb: SandboxServer, sleeps: Sleeps) -> None:
+    client = client_for(sb, sleeps, page_size=3)
+    clean = [r["id"] for page in client.webinar_pages() for r in page]
+    sb.configure(zoom_page_token_ttl=0.3)
+    pages = client.webinar_pages()
+    first = [r["id"] for r in next(pages)]
+    time.sleep(0.4)  # a slow consumer: the next_page_token expires meanwhile
+    rest = [r["id"] for page in pages for r in page]
+    assert first == clean[:3] and rest == clean  # restarted from page 1, then complete
