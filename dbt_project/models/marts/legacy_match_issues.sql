@@ -34,15 +34,12 @@ final as (
         matched_events.event_name,
         matched_events.event_status,
         matched_events.match_status,
-        case matched_events.match_status
-            when 'ambiguous'
+        case
+            when matched_events.match_status = 'ambiguous'
                 then 'several Zoom occurrences fit: set the Zoom link on the Calendly event'
-            when 'unmatched'
-                then case
-                    when matched_events.join_url_zoom_webinar_id is null
-                        then 'no Zoom link and no Zoom occurrence at this start time'
-                    else 'no occurrence of the linked Zoom webinar near this start time'
-                end
+            when matched_events.join_url_zoom_webinar_id is null
+                then 'no Zoom link and no Zoom occurrence at this start time'
+            else 'no occurrence of the linked Zoom webinar near this start time'
         end as issue,
 
         ----------  numerics

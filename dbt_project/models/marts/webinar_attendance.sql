@@ -46,14 +46,12 @@ walk_ins as (
         attendance.webinar_id,
         count(distinct attendance.attendee_key) as walk_ins
     from attendance
-    where not exists (
-        select 1
-        from registration_keys
-        where
-            registration_keys.platform = attendance.platform
-            and registration_keys.webinar_id = attendance.webinar_id
-            and registration_keys.match_email = attendance.match_email
-    )
+    left join registration_keys
+        on
+            attendance.platform = registration_keys.platform
+            and attendance.webinar_id = registration_keys.webinar_id
+            and attendance.match_email = registration_keys.match_email
+    where registration_keys.registration_id is null
     group by attendance.platform, attendance.webinar_id
 
 ),
