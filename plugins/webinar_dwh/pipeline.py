@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -269,8 +269,7 @@ def publish(run: RunInfo) -> dict[str, Any]:
 
     with warehouse_connection() as conn:
         result = publish_marts(conn, dag_run_id=run.dag_run_id)
-        conn.commit()
-    return result if isinstance(result, dict) else asdict(result)
+    return result.as_dict()
 
 
 def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
