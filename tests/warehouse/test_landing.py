@@ -124,9 +124,25 @@ def test_failure_mid_batch_leaves_nothing_and_keeps_the_cursor(owner_conn: psyco
     assert get_cursor(owner_conn, "bigmarker", "conferences") == "2025-03-01"
 
 
-def test_server_side_failure_rolls_back_too(owner_conn: psycopg.Connection) -> None:
+def test_server_side_failure_during_copy_rolls_back(owner_conn: psycopg.Connection) -> None:
+    land_batch(owner_conn, source="bigmarker", items=one_conference("c1"),
+               cursor=("conferences", "2025-03-01"), **RUN)
+    owner_conn.execute(
+        "alter table raw.bigmarker_registrations add constraint refuse_one check (_record_key <> 'c2:bm3')"
+    )
+    owner_conn.commit()
+    before = counts(owner_conn)
+    with pytest.raises(psycopg.errors.CheckViolation):
+        land_batch(owner_conn, source="bigmarker", items=one_conference("c2", 6),
+                   cursor=("conferences", "2025-03-02"), flush_rows=2, **RUN)
+    assert counts(owner_conn) == before
+    assert get_cursor(owner_conn, "bigmarker", "conferences") == "2025-03-01"
+
+
+def test_unknown_entity_fails_the_batch_and_unencodable_text_is_quarantined(
+    owner_conn: psycopg.Connection,
+) -> None:
     items = [*one_conference("c1"), Record("registrations", "c1:x", "c1", {"s": "\ud800"})]
-    # a lone surrogate cannot be encoded: quarantined, not a failure
     assert land_batch(owner_conn, source="bigmarker", items=items, **RUN).quarantined == 1
     before = counts(owner_conn)
     with pytest.raises(LandingError, match="no raw table"):

@@ -30,7 +30,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final
@@ -83,8 +83,36 @@ _QUARANTINE_COPY_TYPES: Final = [
 
 # PostgreSQL's jsonb rejects the escape \u0000; an escaped backslash followed by "u0000" is fine.
 _JSON_NUL: Final = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
-_JSON_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_STDLIB_ENCODE = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+# Only used to detect NaN/Infinity (msgspec writes them as null): unknown types are ignored here.
+_NAN_GUARD = json.JSONEncoder(allow_nan=False, check_circular=False, default=lambda _: None).encode
 _MAX_QUARANTINE_REASON: Final = 2_000
+
+
+try:  # msgspec (pinned in requirements.txt via Airflow) encodes ~10x faster than the stdlib
+    import msgspec
+
+    _FAST_ENCODE: Callable[[Any], bytes] | None = msgspec.json.Encoder().encode
+except ImportError:  # pragma: no cover - the stdlib path is complete on its own
+    _FAST_ENCODE = None
+
+
+def encode_payload(payload: Any) -> bytes:
+    """Serialise a payload to compact UTF-8 JSON, exactly once, refusing what JSON cannot hold.
+
+    Raises:
+        ValueError: NaN/Infinity (not JSON), a lone surrogate (not UTF-8), or a type JSON has no
+            representation for (``TypeError`` is also possible from the stdlib path).
+    """
+    if _FAST_ENCODE is None:
+        return _STDLIB_ENCODE(payload).encode()
+    try:
+        body = _FAST_ENCODE(payload)
+    except (TypeError, UnicodeEncodeError, OverflowError, msgspec.EncodeError) as exc:
+        raise ValueError(str(exc)) from None
+    if b"null" in body:
+        _NAN_GUARD(payload)  # raises ValueError on NaN/Infinity, which msgspec wrote as null
+    return body
 
 
 class LandingError(RuntimeError):
@@ -340,7 +368,7 @@ class _BatchWriter:
             if buf is None:
                 buf = self._open_entity(entity)
             try:
-                body = _JSON_ENCODE(item.payload).encode()
+                body = encode_payload(item.payload)
             except (TypeError, ValueError) as exc:  # NaN/Infinity, non-JSON types, surrogates
                 self._reject(item.entity, item.parent_key, _payload_text(item.payload),
                              f"payload cannot be stored as JSON: {exc}", extracted_at)
