@@ -1,0 +1,89 @@
+"""Deterministic fault decisions shared by the server (which applies them) and the truth (which knows them).
+
+Every decision is a pure function of the seed and a stable key, never of wall time or request order:
+
+* :func:`malformation` — whether a record is served broken and how. A broken record is something the
+  pipeline's contract check must reject (``raw.quarantine``), so the ground truth excludes it. Kinds:
+
+  - ``missing_key``: the key field (``id``, ``email``, ``uri``, ``uuid``…) is absent;
+  - ``wrong_type``: the key field holds a JSON object instead of a scalar;
+  - ``bad_timestamp``: the record's driving timestamp is an unparsable string.
+
+  Which fields are the key and the timestamp per entity: :data:`MALFORM_FIELDS`. Zoom webinars and
+  instances are never malformed (a broken parent would make the pipeline's choice ambiguous).
+* :func:`request_fault` — whether a request gets 429 / 5xx, by (request line, attempt number).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+#: entity → (key field, timestamp field) that malformation breaks.
+MALFORM_FIELDS: dict[str, tuple[str, str]] = {
+    "bigmarker_conferences": ("id", "start_time"),
+    "bigmarker_registrations": ("email", "registered_at"),
+    "bigmarker_attendees": ("id", "entered_at"),
+    "calendly_scheduled_events": ("uri", "start_time"),
+    "calendly_invitees": ("uri", "created_at"),
+    "zoom_registrants": ("id", "create_time"),
+    "zoom_participants": ("user_email", "join_time"),
+}
+MALFORM_KINDS = ("missing_key", "wrong_type", "bad_timestamp")
+BAD_TIMESTAMPS = ("not-a-timestamp", "2026-02-30T25:61:00Z", "yesterday at noon")
+DRIFT_FIELD = "sandbox_drift_field"
+DRIFT_VALUE = {"added_in": "v2.1", "note": "a field the pipeline has never seen"}
+
+
+def unit_hash(*parts: object) -> float:
+    """A uniform number in ``[0, 1)`` derived from ``parts`` (stable across processes)."""
+    digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def malformation(seed: int, entity: str, key: str, rate: float) -> str | None:
+    """The malformation kind of one record, or ``None`` when it is served intact."""
+    if rate <= 0 or entity not in MALFORM_FIELDS:
+        return None
+    u = unit_hash(seed, "malformed", entity, key)
+    if u >= rate:
+        return None
+    return MALFORM_KINDS[int(u / rate * len(MALFORM_KINDS)) % len(MALFORM_KINDS)]
+
+
+def malform(payload: dict[str, Any], entity: str, kind: str) -> dict[str, Any]:
+    """A broken copy of ``payload``."""
+    key_field, ts_field = MALFORM_FIELDS[entity]
+    broken = dict(payload)
+    if kind == "missing_key":
+        broken.pop(key_field, None)
+    elif kind == "wrong_type":
+        broken[key_field] = {"unexpected": "object", "value": str(payload.get(key_field))}
+    else:
+        broken[ts_field] = BAD_TIMESTAMPS[len(str(payload.get(key_field))) % len(BAD_TIMESTAMPS)]
+    return broken
+
+
+def request_fault(seed: int, request_line: str, attempt: int, rate_429: float, rate_5xx: float) -> int | None:
+    """HTTP status of an injected fault for this attempt of a request, or ``None``."""
+    if rate_429 <= 0 and rate_5xx <= 0:
+        return None
+    u = unit_hash(seed, "request", request_line, attempt)
+    if u < rate_429:
+        return 429
+    if u < rate_429 + rate_5xx:
+        return (500, 502, 503)[int(unit_hash(seed, "5xx", request_line, attempt) * 3)]
+    return None
+
+
+def bad_date_ids(seed: int, conference_ids: list[str], k: int = 3) -> frozenset[str]:
+    """The conferences ``bad_webinar_dates`` serves in year 2099 (the ``k`` lowest hashes)."""
+    return frozenset(sorted(conference_ids, key=lambda cid: unit_hash(seed, "bad_date", cid))[:k])
+
+
+def shift_to_2099(ts: int) -> int:
+    """The same UTC wall-clock moment in year 2099 (29 February → 28 February)."""
+    dt = datetime.fromtimestamp(ts, UTC)
+    day = 28 if (dt.month, dt.day) == (2, 29) else dt.day
+    return int(dt.replace(year=2099, day=day).timestamp())

@@ -1,0 +1,365 @@
+"""Ground truth: the numbers the marts must show, computed straight from the generator's objects.
+
+Independent of HTTP and of the pipeline: it reads the planned universe, applies the clock (``as_of``),
+drops what the sandbox serves malformed (the pipeline quarantines those), and implements the business
+rules of docs/design.md §"Business rules":
+
+* A webinar is one BigMarker conference or one Zoom instance (an occurrence that has ended by
+  ``as_of``; future Zoom occurrences have no instance yet).
+* ``registered``: distinct ``lower(trim(email))`` — BigMarker registrations created by ``as_of``;
+  legacy: Calendly invitees that are active at ``as_of`` of the event(s) matched to the instance.
+* ``attended``: registered people among the attendees / participants (legacy compares e-mails with the
+  plus-part removed); ``walk_ins``: distinct attendees who did not register.
+* ``avg_minutes_attended``: mean over attended people of (sum of their durations in seconds / 60),
+  rounded half-up to 2 decimals; ``None`` when nobody attended.
+* ``is_held``: the (served) start time is before ``as_of``; not-held webinars have attended = 0.
+* Course / language: the catalog seed (:func:`catalog_seed_rows`) — exact ``(platform, webinar_id)``
+  first, then the ILIKE pattern with the lowest priority; an empty seed language falls back to the
+  platform's own language field (BigMarker ``language``; Zoom has none); unknown → ``'unmapped'``.
+
+Calendly ↔ Zoom matching (reported in ``legacy_matches``): an event with a Zoom ``join_url`` matches
+the instances of that Zoom webinar starting within 15 minutes of the event; an event without one
+matches any instance within 15 minutes. Exactly one candidate → matched (``join_url`` / ``time``);
+several → ``ambiguous`` (not matched); none → ``unmatched``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections import defaultdict
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sandbox.config import Faults
+from sandbox.faults import malformation, shift_to_2099
+from sandbox.generator import MATCH_TOLERANCE_S, Universe, catalog_rows, iso_z, strip_plus
+
+CATALOG_COLUMNS = ("platform", "webinar_id", "title_pattern", "course", "language", "priority")
+CATALOG_CSV = Path(__file__).with_name("catalog_seed.csv")
+WEBINAR_COLUMNS = (
+    "platform",
+    "webinar_id",
+    "title",
+    "start_time",
+    "webinar_date",
+    "course",
+    "language",
+    "registered",
+    "attended",
+    "walk_ins",
+    "show_up_rate",
+    "avg_minutes_attended",
+    "is_held",
+    "zoom_webinar_id",
+    "calendly_event_uuid",
+    "match_method",
+)
+_ZOOM_ID = re.compile(r"zoom\.us/[jw]/(\d+)")
+
+
+def catalog_seed_rows() -> list[dict[str, Any]]:
+    """Rows of ``dbt_project/seeds/webinar_catalog_map.csv`` (same for every seed and scale)."""
+    return catalog_rows()
+
+
+def catalog_csv_text() -> str:
+    """The catalog seed as CSV text (header + rows)."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=CATALOG_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(catalog_seed_rows())
+    return buf.getvalue()
+
+
+def write_catalog_csv(path: Path | str = CATALOG_CSV) -> Path:
+    """Write the catalog seed CSV (default ``sandbox/catalog_seed.csv``) and return its path."""
+    path = Path(path)
+    path.write_text(catalog_csv_text(), encoding="utf-8")
+    return path
+
+
+@lru_cache(maxsize=256)
+def _ilike(pattern: str) -> re.Pattern[str]:
+    """SQL ``ILIKE`` pattern → compiled regex (``%`` any run, ``_`` one character)."""
+    parts = (".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in pattern)
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def map_course_language(
+    platform: str, webinar_id: str, title: str, platform_language: str | None
+) -> tuple[str, str]:
+    """Course and language of a webinar under the catalog seed's rules."""
+    rows = [r for r in catalog_seed_rows() if r["platform"] == platform]
+    hit = next((r for r in rows if r["webinar_id"] and r["webinar_id"] == webinar_id), None)
+    if hit is None:
+        matching = [
+            r for r in rows if r["title_pattern"] and _ilike(r["title_pattern"]).fullmatch(title or "")
+        ]
+        hit = min(matching, key=lambda r: (r["priority"], r["title_pattern"]), default=None)
+    course = (hit or {}).get("course") or "unmapped"
+    language = (hit or {}).get("language") or platform_language or "unmapped"
+    return course, language
+
+
+def _norm(email: str) -> str:
+    return email.strip().lower()
+
+
+def _avg_minutes(seconds_per_person: list[int]) -> float | None:
+    if not seconds_per_person:
+        return None
+    value = Decimal(sum(seconds_per_person)) / Decimal(60 * len(seconds_per_person))
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _row(
+    platform: str,
+    webinar_id: str,
+    title: str,
+    start_ts: int,
+    tz: ZoneInfo,
+    course: str,
+    language: str,
+    registered: set[str],
+    attended: dict[str, int],
+    walk_ins: set[str],
+    is_held: bool,
+    **extra: Any,
+) -> dict[str, Any]:
+    n_reg, n_att = len(registered), len(attended)
+    return {
+        "platform": platform,
+        "webinar_id": webinar_id,
+        "title": title,
+        "start_time": iso_z(start_ts),
+        "webinar_date": datetime.fromtimestamp(start_ts, tz).date().isoformat(),
+        "course": course,
+        "language": language,
+        "registered": n_reg,
+        "attended": n_att,
+        "walk_ins": len(walk_ins),
+        "show_up_rate": round(n_att / n_reg, 6) if n_reg else None,
+        "avg_minutes_attended": _avg_minutes(list(attended.values())),
+        "is_held": is_held,
+        "zoom_webinar_id": None,
+        "calendly_event_uuid": None,
+        "match_method": None,
+        **extra,
+    }
+
+
+def compute_truth(
+    universe: Universe,
+    as_of: datetime,
+    faults: Faults | None = None,
+    timezone: str = "Europe/Berlin",
+    window_start: datetime | None = None,
+    window_end: datetime | None = None,
+) -> dict[str, Any]:
+    """The ground truth of ``universe`` at ``as_of`` under ``faults``.
+
+    Args:
+        universe: The generated universe.
+        as_of: The clock (UTC).
+        faults: Fault switches in force (malformed records and unavailable reports are excluded,
+            ``bad_webinar_dates`` start times are used as served).
+        timezone: IANA zone for ``webinar_date``.
+        window_start: Keep webinars starting at or after this instant (optional).
+        window_end: Keep webinars starting before this instant (optional): ``[start, end)``.
+
+    Returns:
+        ``{"as_of", "seed", "scale", "timezone", "webinars": [...], "legacy_matches": [...], "summary"}``;
+        webinars sorted by ``(start_time, platform, webinar_id)``.
+    """
+    faults = faults or Faults()
+    tz = ZoneInfo(timezone)
+    now = int(as_of.timestamp())
+    webinars = _bigmarker_truth(universe, now, faults, tz)
+    legacy, matches = _legacy_truth(universe, now, faults, tz)
+    webinars.extend(legacy)
+    lo = int(window_start.timestamp()) if window_start else None
+    hi = int(window_end.timestamp()) if window_end else None
+
+    def in_window(w: dict[str, Any]) -> bool:
+        ts = int(datetime.fromisoformat(w["start_time"].replace("Z", "+00:00")).timestamp())
+        return (lo is None or ts >= lo) and (hi is None or ts < hi)
+
+    webinars = sorted(
+        filter(in_window, webinars), key=lambda w: (w["start_time"], w["platform"], w["webinar_id"])
+    )
+    summary: dict[str, Any] = {}
+    for platform in ("bigmarker", "legacy"):
+        rows = [w for w in webinars if w["platform"] == platform]
+        summary[platform] = {
+            "webinars": len(rows),
+            "held": sum(w["is_held"] for w in rows),
+            "registered": sum(w["registered"] for w in rows),
+            "attended": sum(w["attended"] for w in rows),
+            "walk_ins": sum(w["walk_ins"] for w in rows),
+            "unmapped_course": sum(w["course"] == "unmapped" for w in rows),
+        }
+    summary["matches"] = {
+        m: sum(x["method"] == m for x in matches) for m in ("join_url", "time", "ambiguous", "unmatched")
+    }
+    return {
+        "as_of": iso_z(now),
+        "seed": universe.seed,
+        "scale": universe.scale,
+        "timezone": timezone,
+        "webinars": webinars,
+        "legacy_matches": matches,
+        "summary": summary,
+    }
+
+
+def _bigmarker_truth(universe: Universe, now: int, faults: Faults, tz: ZoneInfo) -> list[dict[str, Any]]:
+    seed, rate = universe.seed, faults.malformed_rate
+    bad_dates = universe.bad_date_ids if faults.bad_webinar_dates else frozenset()
+    out = []
+    for conf in universe.conferences:
+        if conf.created_ts > now or malformation(seed, "bigmarker_conferences", conf.id, rate):
+            continue
+        start, end = conf.start_ts, conf.end_ts
+        if conf.id in bad_dates:
+            start, end = shift_to_2099(start), shift_to_2099(end)
+        children = universe.bigmarker_children(conf)
+        registered = {
+            _norm(reg["email"])
+            for reg, ts in zip(children.registrations, children.registered_ts, strict=True)
+            if ts <= now
+            and not malformation(seed, "bigmarker_registrations", f"{conf.id}:{reg['bmid']}", rate)
+        }
+        is_held = start < now
+        seconds: dict[str, int] = defaultdict(int)
+        if is_held and end <= now:
+            for att in children.attendees:
+                if not malformation(seed, "bigmarker_attendees", f"{conf.id}:{att['id']}", rate):
+                    seconds[_norm(att["email"])] += att["total_duration"]
+        attended = {e: s for e, s in seconds.items() if e in registered}
+        walk_ins = set(seconds) - registered
+        course, language = map_course_language("bigmarker", conf.id, conf.title, conf.language)
+        out.append(
+            _row(
+                "bigmarker",
+                conf.id,
+                conf.title,
+                start,
+                tz,
+                course,
+                language,
+                registered,
+                attended,
+                walk_ins,
+                is_held,
+            )
+        )
+    return out
+
+
+def _legacy_truth(
+    universe: Universe, now: int, faults: Faults, tz: ZoneInfo
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    seed, rate = universe.seed, faults.malformed_rate
+    instances = [
+        o
+        for o in universe.zoom_occurrences
+        if o.end_ts <= now and universe.zoom_webinar_by_id[o.webinar_id].created_ts <= now
+    ]
+    matches: list[dict[str, Any]] = []
+    events_of: dict[str, list[int]] = defaultdict(list)
+    for ev in universe.calendly_events:
+        if ev.created_ts > now or malformation(seed, "calendly_scheduled_events", ev.uuid, rate):
+            continue
+        m = _ZOOM_ID.search(ev.join_url or "")
+        zoom_id = int(m.group(1)) if m else None
+        cands = [
+            o
+            for o in instances
+            if abs(o.start_ts - ev.start_ts) <= MATCH_TOLERANCE_S
+            and (zoom_id is None or o.webinar_id == zoom_id)
+        ]
+        if len(cands) == 1:
+            method = "join_url" if zoom_id is not None else "time"
+            events_of[cands[0].uuid].append(ev.index)
+        else:
+            method = "ambiguous" if cands else "unmatched"
+        matches.append(
+            {
+                "calendly_event_uuid": ev.uuid,
+                "calendly_start_time": iso_z(ev.start_ts),
+                "join_url": ev.join_url,
+                "method": method,
+                "zoom_instance_uuid": cands[0].uuid if len(cands) == 1 else None,
+                "zoom_webinar_id": cands[0].webinar_id if len(cands) == 1 else zoom_id,
+                "candidates": [o.uuid for o in cands],
+            }
+        )
+    method_of = {m["calendly_event_uuid"]: m["method"] for m in matches}
+    no_report = set(faults.zoom_no_report_ids) | set(faults.zoom_not_licensed_ids)
+    out = []
+    for occ in instances:
+        registered: set[str] = set()
+        for e_i in events_of.get(occ.uuid, []):
+            for inv in universe.calendly_invitees(universe.calendly_events[e_i]):
+                active = inv.canceled_ts is None or inv.canceled_ts > now
+                if (
+                    inv.created_ts <= now
+                    and active
+                    and not malformation(seed, "calendly_invitees", inv.uuid, rate)
+                ):
+                    registered.add(_norm(inv.email))
+        seconds: dict[str, int] = defaultdict(int)
+        if occ.webinar_id not in no_report:
+            for p in universe.zoom_participants(occ):
+                key = f"{occ.uuid}:{p['id']}:{p['join_time']}"
+                if not malformation(seed, "zoom_participants", key, rate):
+                    seconds[strip_plus(p["user_email"])] += p["duration"]
+        attended = {e: seconds[strip_plus(e)] for e in registered if strip_plus(e) in seconds}
+        walk_ins = set(seconds) - {strip_plus(e) for e in registered}
+        course, language = map_course_language("legacy", occ.uuid, occ.topic, None)
+        event_uuids = [universe.calendly_events[e_i].uuid for e_i in events_of.get(occ.uuid, [])]
+        out.append(
+            _row(
+                "legacy",
+                occ.uuid,
+                occ.topic,
+                occ.start_ts,
+                tz,
+                course,
+                language,
+                registered,
+                attended,
+                walk_ins,
+                occ.start_ts < now,
+                zoom_webinar_id=occ.webinar_id,
+                calendly_event_uuid=event_uuids[0] if event_uuids else None,
+                match_method=method_of[event_uuids[0]] if event_uuids else None,
+            )
+        )
+    return out, matches
+
+
+def truth_csv_text(truth: dict[str, Any]) -> str:
+    """The ``webinars`` of a truth dict as CSV text."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=WEBINAR_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(truth["webinars"])
+    return buf.getvalue()
+
+
+__all__ = [
+    "CATALOG_COLUMNS",
+    "catalog_csv_text",
+    "catalog_seed_rows",
+    "compute_truth",
+    "map_course_language",
+    "truth_csv_text",
+    "write_catalog_csv",
+]
