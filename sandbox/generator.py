@@ -337,7 +337,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class _LRU(Generic[K, V]):
+class LRU(Generic[K, V]):
     """A tiny thread-safe LRU cache (values are computed outside the lock)."""
 
     def __init__(self, maxsize: int) -> None:
@@ -389,11 +389,11 @@ class Universe:
         self.conference_by_id = {c.id: c for c in self.conferences}
         self._plan_legacy()
         # Small universes (the demo and test default) keep every conference's children; big ones a window.
-        self._bm_cache: _LRU[str, BigMarkerChildren] = _LRU(
+        self._bm_cache: LRU[str, BigMarkerChildren] = LRU(
             len(self.conferences) if len(self.conferences) <= 300 else 64
         )
-        self._invitee_cache: _LRU[int, list[Invitee]] = _LRU(256)
-        self._participant_cache: _LRU[int, list[dict[str, Any]]] = _LRU(256)
+        self._invitee_cache: LRU[int, list[Invitee]] = LRU(256)
+        self._participant_cache: LRU[int, list[dict[str, Any]]] = LRU(256)
 
     # ---------------------------------------------------------------- people
     def person(self, p: int) -> Person:

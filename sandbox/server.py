@@ -50,8 +50,8 @@ from urllib.parse import parse_qs, unquote, urlencode
 from sandbox.config import SandboxConfig, apply_changes, parse_datetime
 from sandbox.faults import DRIFT_FIELD, DRIFT_VALUE, malform, malformation, request_fault, shift_to_2099
 from sandbox.generator import (
-    _LRU,
     LANGUAGE_NAMES,
+    LRU,
     CalendlyEvent,
     Conference,
     Invitee,
@@ -110,7 +110,7 @@ class _State:
         self.zoom_tokens: dict[str, float] = {}
         self.zoom_token_rng = random.Random(f"{config.seed}:zoom-tokens")
         self.page_tokens: dict[str, tuple[str, int, float]] = {}
-        self.visible_cache: _LRU[tuple[Any, ...], list[Conference]] = _LRU(32)
+        self.visible_cache: LRU[tuple[Any, ...], list[Conference]] = LRU(32)
         self.base_url = ""
 
 
