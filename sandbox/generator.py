@@ -862,7 +862,7 @@ class Universe:
         people = rng.sample(range(self.n_people), event.n_invitees)
         out: list[Invitee] = []
 
-        def make(k: Any, p: int, created: int) -> Invitee:
+        def make(invitee_uuid: str, p: int, created: int) -> Invitee:
             person = self.person(p)
             email = person.email
             v = rand()
@@ -874,7 +874,7 @@ class Universe:
             elif v < 0.11:
                 email = email + " "
             return Invitee(
-                uuid=k if isinstance(k, str) else det_uuid(self.seed, "invitee", event.index, k),
+                uuid=invitee_uuid,
                 event_index=event.index,
                 person=p,
                 email=email,
@@ -888,7 +888,7 @@ class Universe:
         span = max(3600, event.start_ts - 3600 - event.created_ts)
         for k, p in enumerate(people):
             created = event.created_ts + 600 + int((1 - rand() * rand()) * span)
-            inv = make(k, p, min(created, event.start_ts - 600))
+            inv = make(det_uuid(self.seed, "invitee", event.index, k), p, min(created, event.start_ts - 600))
             out.append(inv)
             u = rand()
             if u < 0.08:  # canceled before the event

@@ -657,7 +657,9 @@ class _Handler(BaseHTTPRequestHandler):
     # ------------------------------------------------------------------ Zoom
     def _zoom_oauth(self, params: dict[str, str]) -> Json:
         st, creds = self.state, self.state.config.credentials
-        self._read_body()
+        # grant_type / account_id may come in the query string (Zoom's docs) or as a form body.
+        form = parse_qs(self._read_body().decode("latin-1"))
+        params = {**{k: v[0] for k, v in form.items()}, **params}
         header = self.headers.get("Authorization") or ""
         try:
             client, _, secret = (
