@@ -21,7 +21,6 @@ bigmarker as (
         coalesce(email, 'bmid:' || bmid, 'attendee:' || attendee_id) as attendee_key,
         email,
         email as match_email,
-        email_hash,
         total_duration_seconds as duration_seconds,
         entered_at as joined_at,
         left_at
@@ -40,7 +39,6 @@ legacy as (
         ) as attendee_key,
         email,
         match_email,
-        email_hash,
         duration_seconds,
         joined_at,
         left_at
@@ -67,7 +65,6 @@ collapsed as (
         ----------  strings
         min(match_email) as match_email,
         min(email) as email,
-        min(email_hash) as email_hash,
 
         ----------  numerics
         count(*) as session_count,
