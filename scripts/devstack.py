@@ -26,6 +26,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCAL = ROOT / ".local"
@@ -113,18 +114,20 @@ def bootstrap(sec: dict[str, str]) -> str:
 
 def sandbox_connections(base_url: str) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` values pointing the production clients at the sandbox."""
+    from sandbox import SandboxConfig
     from sandbox.connections import airflow_conn_env
 
-    class _Server:  # the helper only needs the base URLs
-        urls = {
+    server = SimpleNamespace(
+        base_url=base_url,
+        config=SandboxConfig(),
+        urls={
             "bigmarker": f"{base_url}/bigmarker/api/v1",
             "calendly": f"{base_url}/calendly",
             "zoom": f"{base_url}/zoom/v2",
             "zoom_oauth": f"{base_url}/zoom/oauth/token",
-        }
-        base_url = ""
-
-    return airflow_conn_env(_Server())
+        },
+    )
+    return airflow_conn_env(server)
 
 
 def write_env(owner_dsn: str, sec: dict[str, str]) -> dict[str, str]:
