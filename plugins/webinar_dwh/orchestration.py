@@ -85,6 +85,8 @@ def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_bu
             load_method=LoadMode.DBT_MANIFEST,
             test_behavior=TestBehavior.BUILD,
             enable_mock_profile=False,
+            # relationships tests need both models built: run them as their own tasks after both
+            should_detach_multiple_parents_tests=True,
         ),
         operator_args={
             "vars": DBT_VARS,

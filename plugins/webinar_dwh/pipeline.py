@@ -54,8 +54,8 @@ class RunInfo:
             logical_date=(
                 logical.in_timezone(tz).date() if hasattr(logical, "in_timezone") else logical.date()
             ),
-            interval_start=start.astimezone(UTC),
-            interval_end=end.astimezone(UTC),
+            interval_start=_utc(start),
+            interval_end=_utc(end),
             full_refresh=bool(params.get("full_refresh", False)),
             lookback_days=params.get("lookback_days"),
         )
@@ -71,6 +71,11 @@ class RunInfo:
             interval_end=end,
             full_refresh=full_refresh,
         )
+
+
+def _utc(moment: datetime) -> datetime:
+    """A plain stdlib UTC datetime (pendulum's arithmetic with stdlib tzinfo can drop the zone)."""
+    return datetime.fromtimestamp(moment.timestamp(), tz=UTC)
 
 
 # --------------------------------------------------------------------------- warehouse
