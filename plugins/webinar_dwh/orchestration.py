@@ -45,11 +45,14 @@ def _dbt_executable() -> str:
 
 
 def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_build"):
-    """The dbt project as an Airflow task group, one task per model/seed (``dbt build`` per node).
+    """The dbt project as an Airflow task group: one task per model/seed, then one task for all tests.
 
-    Each task runs the model and its tests (``TestBehavior.BUILD``), so a failing dbt test stops
-    its downstream models. The profile is built from the warehouse connection (``dwh_default``),
-    never from a committed profiles.yml.
+    Models are visible and re-runnable one by one in the UI. The tests run once, after all
+    models (``TestBehavior.AFTER_ALL``): everything is built in ``marts_build``, which BI cannot
+    see, so a failing test still blocks the publish, and the run costs ~25 dbt invocations
+    instead of ~90 (measured: a run per node with its tests took ~100 s on the demo data, most
+    of it per-invocation overhead). The profile is built from the warehouse connection
+    (``dwh_default``), never from a committed profiles.yml.
     """
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
     from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
@@ -83,10 +86,8 @@ def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_bu
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.BUILD,
+            test_behavior=TestBehavior.AFTER_ALL,
             enable_mock_profile=False,
-            # relationships tests need both models built: run them as their own tasks after both
-            should_detach_multiple_parents_tests=True,
         ),
         operator_args={
             "vars": DBT_VARS,
