@@ -46,6 +46,10 @@ class Faults:
             decided per record, so the ground truth knows which ones the pipeline quarantines.
         drift_new_field: Every served record carries an extra, unknown field.
         bad_webinar_dates: A few BigMarker conferences are served with a start time in year 2099.
+        absurd_durations: The attendees of the same few (held) conferences are served with
+            ``total_duration`` x 1000 — legal JSON that passes the record contract but breaks the
+            marts' plausibility expectation (average minutes watched); the write-audit-publish
+            gate must stop it.
         zoom_token_ttl: Lifetime of Zoom OAuth access tokens (seconds).
         zoom_page_token_ttl: Lifetime of Zoom ``next_page_token`` values (seconds; the real API: 15 min).
         zoom_no_report_ids: Zoom webinar ids whose participant report answers 404 / code 3001.
@@ -60,6 +64,7 @@ class Faults:
     malformed_rate: float = 0.0
     drift_new_field: bool = False
     bad_webinar_dates: bool = False
+    absurd_durations: bool = False
     zoom_token_ttl: int = 3599
     zoom_page_token_ttl: float = 900.0
     zoom_no_report_ids: tuple[int, ...] = ()

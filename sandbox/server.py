@@ -412,6 +412,9 @@ class _Handler(BaseHTTPRequestHandler):
             if self._bm_times(conf)[1] <= self._now
             else []
         )
+        if self.state.config.faults.absurd_durations and conf.id in self.state.universe.bad_date_ids:
+            # a vendor glitch that is valid JSON and passes the contract: hours become days
+            atts = [{**a, "total_duration": a["total_duration"] * 1000} for a in atts]
         page = _int(params, "current_page", 1)
         chunk, per_page, total_pages = self._bm_page(atts, page, _int(params, "per_page", 25))
         return {

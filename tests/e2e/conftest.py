@@ -1,32 +1,13 @@
-"""End-to-end harness: a fresh warehouse database, the API sandbox, and real DAG runs (``dag.test()``).
-
-Each module gets its own warehouse database with the project's roles and schema, its own
-sandbox server (in-process thread, real HTTP on 127.0.0.1) and the ``AIRFLOW_CONN_*`` /
-``DWH_*`` environment a deployment would have. Runs go through Airflow for real: the DAG is
-loaded from ``dags/`` and executed with ``dag.test()``, tasks, Cosmos dbt tasks and GX included.
-"""
+"""Fixtures of the end-to-end layer (the harness itself is in harness.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import psycopg
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-OWNER_PASSWORD = secrets.token_urlsafe(12)
-BI_PASSWORD = secrets.token_urlsafe(12)
-PII_KEY = secrets.token_urlsafe(24)
 
 
 @pytest.fixture(scope="session")
@@ -37,91 +18,3 @@ def airflow_metadata_db() -> None:
         [str(Path(sys.executable).with_name("airflow")), "db", "migrate"],
         check=True, capture_output=True, env=os.environ.copy(),
     )
-
-
-@dataclass
-class Stack:
-    """One warehouse + one sandbox, wired through the environment like a deployment."""
-
-    superuser_dsn: str
-    owner_dsn: str
-    bi_dsn: str
-    sandbox: Any
-    env: dict[str, str] = field(default_factory=dict)
-
-    def dag(self):
-        from airflow.dag_processing.dagbag import DagBag
-
-        bag = DagBag(dag_folder=str(ROOT / "dags" / "webinar_attendance.py"))
-        assert bag.import_errors == {}, bag.import_errors
-        return bag.get_dag("webinar_attendance")
-
-    def run(self, logical_date: datetime, conf: dict | None = None):
-        """Run the DAG once for ``logical_date``; returns the DagRun (state success/failed)."""
-        return self.dag().test(logical_date=logical_date, run_conf=conf or {})
-
-    def query(self, sql: str, params: tuple = (), *, as_bi: bool = False) -> list[tuple]:
-        with psycopg.connect(self.bi_dsn if as_bi else self.owner_dsn) as conn:
-            return conn.execute(sql, params).fetchall()
-
-    def marts_hash(self) -> dict[str, str]:
-        """A content hash per published mart (order-independent)."""
-        out = {}
-        with psycopg.connect(self.owner_dsn) as conn:
-            tables = [r[0] for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
-            )]
-            for t in tables:
-                rows = conn.execute(
-                    f'select md5(string_agg(r::text, \'|\' order by r::text)) from marts."{t}" r'  # noqa: S608
-                ).fetchone()
-                out[t] = rows[0] or hashlib.md5(b"").hexdigest()
-        return out
-
-
-@contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-@contextmanager
-def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sandbox_kwargs: Any):
-    """Bootstrap roles + schema in ``db_dsn``'s database and start a sandbox; set the env."""
-    from sandbox import SandboxConfig, SandboxServer
-    from sandbox.connections import airflow_conn_env
-    from webinar_dwh.warehouse.bootstrap import bootstrap_roles, ensure_schema
-
-    dbname = db_dsn.rsplit("/", 1)[1]
-    host_port = db_dsn.split("@", 1)[1].rsplit("/", 1)[0]
-    with psycopg.connect(db_dsn, autocommit=True) as conn:
-        bootstrap_roles(conn, owner_password=OWNER_PASSWORD, bi_password=BI_PASSWORD, database=dbname)
-    owner_dsn = f"postgresql://dwh_owner:{OWNER_PASSWORD}@{host_port}/{dbname}"
-    bi_dsn = f"postgresql://bi_reader:{BI_PASSWORD}@{host_port}/{dbname}"
-    with psycopg.connect(owner_dsn) as conn:
-        ensure_schema(conn, pii_key=PII_KEY)
-        conn.commit()
-    with SandboxServer(SandboxConfig(**sandbox_kwargs)) as sb:
-        conns = airflow_conn_env(sb)
-        env = {
-            "AIRFLOW_CONN_DWH_DEFAULT": owner_dsn,
-            "DWH_PII_KEY": PII_KEY,
-            "DWH_TASK_RETRIES": "0",
-            "DWH_HTTP_BACKOFF_CAP": "0.2",
-            "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
-        }
-        for src in ("bigmarker", "calendly", "zoom"):
-            key = f"AIRFLOW_CONN_{src.upper()}_DEFAULT"
-            if src in sources:
-                env[key] = conns[key]
-            env[f"DWH_ENABLE_{src.upper()}"] = "true" if src in sources else "false"
-        with _env(env):
-            yield Stack(superuser_dsn=db_dsn, owner_dsn=owner_dsn, bi_dsn=bi_dsn, sandbox=sb, env=env)
