@@ -1,0 +1,318 @@
+"""Webinar attendance dashboard (Streamlit): reads the published marts as ``bi_reader``.
+
+Run it with ``make dashboard`` (or ``streamlit run dashboard/app.py`` with ``DWH_BI_DSN`` set).
+All SQL lives in :mod:`dashboard.data`; this file lays out filters, KPI tiles, charts and tables.
+Query results are cached for ``DASHBOARD_CACHE_TTL_S`` seconds (default 600): the marts change
+once a day, after the morning run publishes.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` only adds dashboard/
+
+from dashboard import data
+
+CACHE_TTL_S = int(os.environ.get("DASHBOARD_CACHE_TTL_S", "600"))
+DEFAULT_DAYS = 90
+REPORTING_TZ = ZoneInfo(os.environ.get("DWH_TIMEZONE", "Europe/Berlin"))
+
+st.set_page_config(page_title="Webinar attendance", page_icon="📈", layout="wide")
+
+
+# --------------------------------------------------------------------------- cached queries
+# The DSN is an argument so the cache never serves one warehouse's numbers for another.
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _options(dsn: str) -> data.Options:
+    return data.options(dsn)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _kpis(dsn: str, filters: data.Filters) -> data.Kpis:
+    return data.kpis(dsn, filters)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _trend(dsn: str, filters: data.Filters) -> pd.DataFrame:
+    return data.weekly_trend(dsn, filters)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _breakdown(dsn: str, filters: data.Filters, dimension: data.Dimension) -> pd.DataFrame:
+    return data.breakdown(dsn, filters, dimension)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _webinars(dsn: str, filters: data.Filters) -> pd.DataFrame:
+    return data.webinars(dsn, filters)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _unmapped(dsn: str) -> pd.DataFrame:
+    return data.unmapped_webinars(dsn)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _match_issues(dsn: str) -> int | None:
+    return data.legacy_match_issue_count(dsn)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _freshness(dsn: str) -> data.Freshness | None:
+    return data.freshness(dsn)
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def fmt_int(value: int | None) -> str:
+    return "n/a" if value is None else f"{value:,}"
+
+
+def fmt_pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def fmt_minutes(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} min"
+
+
+def _delta_relative(now: float | None, before: float | None) -> str | None:
+    if now is None or not before:
+        return None
+    return f"{(now - before) / before:+.1%}"
+
+
+def _delta_points(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None:
+        return None
+    return f"{(now - before) * 100:+.1f} pp"
+
+
+def _delta_minutes(now: float | None, before: float | None) -> str | None:
+    if now is None or before is None:
+        return None
+    return f"{now - before:+.1f} min"
+
+
+def _local(moment: datetime | None) -> str:
+    return "unknown" if moment is None else moment.astimezone(REPORTING_TZ).strftime("%Y-%m-%d %H:%M %Z")
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def header(dsn: str) -> data.Freshness | None:
+    st.title("Webinar attendance")
+    fresh = _freshness(dsn)
+    if fresh is None:
+        st.caption("Loaded at: unknown (mart `data_freshness` not published yet)")
+    else:
+        sources = ", ".join(f"{name} {_local(t)}" for name, t in fresh.per_source.items() if t is not None)
+        st.caption(
+            f"Loaded at **{_local(fresh.loaded_at)}** · data as of {_local(fresh.data_as_of)}"
+            + (f" · per source: {sources}" if sources else "")
+        )
+    return fresh
+
+
+def sidebar_filters(opts: data.Options, fresh: data.Freshness | None) -> data.Filters:
+    """The filter widgets; returns the selection (``None`` = all for multi-choice fields)."""
+    sb = st.sidebar
+    sb.header("Filters")
+    first = opts.first_date or date.today()
+    last = opts.last_date or date.today()
+    anchor = opts.last_held_date or last
+    if fresh is not None and fresh.data_as_of is not None:
+        anchor = min(max(fresh.data_as_of.astimezone(REPORTING_TZ).date(), first), last)
+    default = (max(first, anchor - timedelta(days=DEFAULT_DAYS - 1)), anchor)
+    picked = sb.date_input(
+        "Webinar date", value=default, min_value=first, max_value=last, key="f_dates",
+        help=f"Webinar start date in {REPORTING_TZ.key}; both ends included.",
+    )
+    if isinstance(picked, tuple | list) and len(picked) == 2:
+        start, end = picked
+    else:  # the user is halfway through picking a range
+        start = end = picked[0] if isinstance(picked, tuple | list) and picked else default[0]
+    platforms = sb.multiselect("Platform", opts.platforms, key="f_platform", placeholder="All platforms")
+    courses = sb.multiselect("Course", opts.courses, key="f_course", placeholder="All courses")
+    languages = sb.multiselect("Language", opts.languages, key="f_language", placeholder="All languages")
+    candidates = opts.webinars
+    candidates = candidates[(candidates.webinar_date >= start) & (candidates.webinar_date <= end)]
+    for column, chosen in (("platform", platforms), ("course", courses), ("language", languages)):
+        if chosen:
+            candidates = candidates[candidates[column].isin(chosen)]
+    labels = dict(zip(candidates.webinar_id, candidates.label, strict=True))
+    webinar_ids = sb.multiselect(
+        "Webinar", list(labels), format_func=lambda w: labels.get(w, w), key="f_webinar",
+        placeholder="All webinars",
+    )
+    include_upcoming = sb.toggle(
+        "Include upcoming webinars", value=False, key="f_upcoming",
+        help="Upcoming webinars have registrations but no attendance yet; they lower the show-up rate.",
+    )
+    return data.Filters(
+        start=start,
+        end=end,
+        platforms=tuple(platforms) or None,
+        courses=tuple(courses) or None,
+        languages=tuple(languages) or None,
+        webinar_ids=tuple(webinar_ids) or None,
+        include_upcoming=include_upcoming,
+    )
+
+
+def kpi_tiles(dsn: str, filters: data.Filters) -> None:
+    now = _kpis(dsn, filters)
+    prev_filters = filters.previous_period()
+    before = _kpis(dsn, prev_filters)
+    vs = f"vs {prev_filters.start:%d %b} to {prev_filters.end:%d %b %Y}"
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Registered", fmt_int(now.registered), _delta_relative(now.registered, before.registered),
+              help=f"Distinct registrations; change {vs}.", border=True)
+    c2.metric("Attended", fmt_int(now.attended), _delta_relative(now.attended, before.attended),
+              help=f"Registered people who attended, each once; change {vs}.", border=True)
+    c3.metric("Show-up rate", fmt_pct(now.show_up_rate), _delta_points(now.show_up_rate, before.show_up_rate),
+              help=f"Attended / registered; change in percentage points {vs}.", border=True)
+    c4.metric("Avg minutes watched", fmt_minutes(now.avg_minutes),
+              _delta_minutes(now.avg_minutes, before.avg_minutes),
+              help=f"Mean minutes per attendee (registered attendees); change {vs}.", border=True)
+    st.caption(
+        f"{now.webinars} webinars, {fmt_int(now.walk_ins)} walk-ins (attended without registering; "
+        f"not in the rate) · deltas compare with the {filters.days} days before ({vs.removeprefix('vs ')})."
+    )
+
+
+def trend_chart(dsn: str, filters: data.Filters) -> None:
+    trend = _trend(dsn, filters)
+    st.subheader("Weekly trend")
+    if trend.empty:
+        st.info("No webinars in the selection.")
+        return
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Bar(x=trend.week_start, y=trend.registered, name="Registered", marker_color="#9db4d6"))
+    fig.add_trace(go.Bar(x=trend.week_start, y=trend.attended, name="Attended", marker_color="#2b5c9e"))
+    fig.add_trace(
+        go.Scatter(x=trend.week_start, y=trend.show_up_rate, name="Show-up rate", mode="lines+markers",
+                   line={"color": "#e07b39"}),
+        secondary_y=True,
+    )
+    fig.update_layout(barmode="group", height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      legend={"orientation": "h", "y": 1.1}, xaxis_title="Week starting (Monday)")
+    fig.update_yaxes(title_text="People", secondary_y=False)
+    fig.update_yaxes(title_text="Show-up rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
+    st.plotly_chart(fig, width="stretch")
+
+
+def breakdown_chart(dsn: str, filters: data.Filters, dimension: data.Dimension, title: str) -> None:
+    frame = _breakdown(dsn, filters, dimension)
+    st.subheader(title)
+    if frame.empty:
+        st.info("No webinars in the selection.")
+        return
+    frame = frame.sort_values("registered")
+    fig = go.Figure()
+    fig.add_trace(go.Bar(y=frame[dimension], x=frame.registered, orientation="h", name="Registered",
+                         marker_color="#9db4d6"))
+    fig.add_trace(go.Bar(y=frame[dimension], x=frame.attended, orientation="h", name="Attended",
+                         marker_color="#2b5c9e",
+                         text=[fmt_pct(v) for v in frame.show_up_rate], textposition="outside"))
+    fig.update_layout(barmode="group", height=80 + 46 * len(frame),
+                      margin={"l": 10, "r": 40, "t": 10, "b": 10}, legend={"orientation": "h", "y": 1.12},
+                      xaxis_title="People (label: show-up rate)")
+    st.plotly_chart(fig, width="stretch")
+
+
+def webinar_table(dsn: str, filters: data.Filters) -> None:
+    frame = _webinars(dsn, filters)
+    st.subheader(f"Webinars ({len(frame)})")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "webinar_date": st.column_config.DateColumn("Date"),
+            "platform": "Platform",
+            "title": st.column_config.TextColumn("Title", width="large"),
+            "course": "Course",
+            "language": "Language",
+            "registered": st.column_config.NumberColumn("Registered", format="%d"),
+            "attended": st.column_config.NumberColumn("Attended", format="%d"),
+            "walk_ins": st.column_config.NumberColumn("Walk-ins", format="%d"),
+            "show_up_rate": st.column_config.NumberColumn("Show-up rate", format="percent"),
+            "avg_minutes_attended": st.column_config.NumberColumn("Avg minutes", format="%.1f"),
+            "total_minutes": st.column_config.NumberColumn("Total minutes", format="%.0f"),
+            "is_held": "Held",
+            "webinar_id": "Webinar id",
+        },
+    )
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name=f"webinars_{filters.start:%Y%m%d}_{filters.end:%Y%m%d}.csv",
+        mime="text/csv",
+        key="download_csv",
+    )
+
+
+def data_quality_notices(dsn: str) -> None:
+    unmapped = _unmapped(dsn)
+    if not unmapped.empty:
+        with st.expander(
+            f"⚠️ {len(unmapped)} unmapped webinar(s): course or language unknown — "
+            "add them to the catalog mapping (dbt seed webinar_catalog_map.csv)",
+            expanded=False,
+        ):
+            st.dataframe(unmapped, hide_index=True, width="stretch")
+    issues = _match_issues(dsn)
+    if issues:
+        st.caption(
+            f"{issues} Calendly event(s) could not be tied to exactly one Zoom occurrence; their "
+            "registrations are not counted until fixed (mart `legacy_match_issues`)."
+        )
+
+
+def main() -> None:
+    try:
+        dsn = data.bi_dsn()
+    except data.DashboardConfigError as exc:
+        st.title("Webinar attendance")
+        st.error(str(exc))
+        st.stop()
+    try:
+        fresh = header(dsn)
+        opts = _options(dsn)
+    except Exception as exc:  # connection refused, role missing, marts not published yet
+        st.error(
+            f"Cannot read the published marts with {data.DSN_ENV}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}. Has the pipeline published at least once?"
+        )
+        st.stop()
+    if opts.first_date is None:
+        st.info("The marts are empty: run the pipeline (`make demo`) first.")
+        st.stop()
+    filters = sidebar_filters(opts, fresh)
+    data_quality_notices(dsn)
+    kpi_tiles(dsn, filters)
+    trend_chart(dsn, filters)
+    left, right = st.columns(2)
+    with left:
+        breakdown_chart(dsn, filters, "course", "By course")
+    with right:
+        breakdown_chart(dsn, filters, "language", "By language")
+    webinar_table(dsn, filters)
+
+
+main()

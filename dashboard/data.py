@@ -1,0 +1,288 @@
+"""Data access for the dashboard: parameterised queries on the published marts, nothing else.
+
+The dashboard connects as ``bi_reader`` (``DWH_BI_DSN``), which can read schema ``marts`` only,
+in read-only transactions with a statement timeout. Every query here is a constant SQL text
+with bound parameters; user choices (dates, platforms, courses, languages, webinars) only ever
+travel as parameters, and the one dynamic identifier (the breakdown dimension) is picked from
+a whitelist and quoted with :class:`psycopg.sql.Identifier`.
+
+Semantics (see docs/design.md, "Business rules"):
+
+* the date filter selects webinars by ``webinar_date`` (reporting time zone), inclusive on both
+  ends in the UI, queried half-open ``[start, end + 1 day)``;
+* only held webinars count unless ``include_upcoming`` (an upcoming webinar has registrations
+  but no attendance yet, so it would dilute the show-up rate);
+* ``show_up_rate`` of a group = ``sum(attended) / sum(registered)`` (not an average of rates);
+* ``avg_minutes`` of a group = ``sum(total_minutes) / sum(attended)`` — the mean over attended
+  registrations, the same definition as ``webinar_attendance.avg_minutes_attended``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Final, Literal
+
+import pandas as pd
+import psycopg
+from psycopg import errors, sql
+
+DSN_ENV: Final = "DWH_BI_DSN"
+STATEMENT_TIMEOUT_MS: Final = 30_000
+UNMAPPED: Final = "unmapped"
+
+Dimension = Literal["course", "language", "platform"]
+_DIMENSIONS: Final[frozenset[str]] = frozenset({"course", "language", "platform"})
+
+
+class DashboardConfigError(RuntimeError):
+    """The dashboard cannot reach the marts; the message says what to set."""
+
+
+def bi_dsn() -> str:
+    """The BI role's DSN from ``DWH_BI_DSN``.
+
+    Raises:
+        DashboardConfigError: the variable is missing or empty.
+    """
+    dsn = os.environ.get(DSN_ENV, "").strip()
+    if not dsn:
+        raise DashboardConfigError(
+            f"{DSN_ENV} is not set. It must be the PostgreSQL URI of the read-only role bi_reader, "
+            f"e.g. postgresql://bi_reader:<password>@<host>:5432/dwh. Locally, `make dashboard` "
+            f"sets it from .local/env.sh (written by `make stack`)."
+        )
+    return dsn
+
+
+def connect(dsn: str) -> psycopg.Connection:
+    """A read-only autocommit connection with a statement timeout (BI must never block publishing)."""
+    return psycopg.connect(
+        dsn,
+        autocommit=True,
+        application_name="webinar_dashboard",
+        connect_timeout=10,
+        options=f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c default_transaction_read_only=on",
+    )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The dashboard's selection. ``None`` in a multi-choice field means "all".
+
+    Attributes:
+        start: first webinar date included (reporting time zone).
+        end: last webinar date included.
+        platforms: ``'bigmarker'`` / ``'legacy'``.
+        courses: course names (``'unmapped'`` allowed).
+        languages: language codes (``'unmapped'`` allowed).
+        webinar_ids: specific webinars.
+        include_upcoming: also count webinars that had not started at the cut-off.
+    """
+
+    start: date
+    end: date
+    platforms: tuple[str, ...] | None = None
+    courses: tuple[str, ...] | None = None
+    languages: tuple[str, ...] | None = None
+    webinar_ids: tuple[str, ...] | None = None
+    include_upcoming: bool = False
+
+    @property
+    def days(self) -> int:
+        """Length of the period in days (both ends included)."""
+        return (self.end - self.start).days + 1
+
+    def previous_period(self) -> Filters:
+        """The period of equal length that ends the day before ``start`` (same other filters)."""
+        return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
+
+    def params(self) -> dict[str, Any]:
+        """Bind parameters for :data:`_WHERE` (half-open date window)."""
+
+        def arr(values: tuple[str, ...] | None) -> list[str] | None:
+            return list(values) if values else None
+
+        return {
+            "start": self.start,
+            "end_excl": self.end + timedelta(days=1),
+            "platforms": arr(self.platforms),
+            "courses": arr(self.courses),
+            "languages": arr(self.languages),
+            "webinar_ids": arr(self.webinar_ids),
+            "include_upcoming": self.include_upcoming,
+        }
+
+
+# One filter clause shared by every query on marts.webinar_attendance: constant text, bound values.
+_WHERE: Final = """
+    where webinar_date >= %(start)s and webinar_date < %(end_excl)s
+      and (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[]))
+      and (%(courses)s::text[] is null or course = any(%(courses)s::text[]))
+      and (%(languages)s::text[] is null or language = any(%(languages)s::text[]))
+      and (%(webinar_ids)s::text[] is null or webinar_id = any(%(webinar_ids)s::text[]))
+      and (%(include_upcoming)s or is_held)
+"""
+
+_TOTALS: Final = """
+    count(*)::int as webinars,
+    coalesce(sum(registered), 0)::bigint as registered,
+    coalesce(sum(attended), 0)::bigint as attended,
+    coalesce(sum(walk_ins), 0)::bigint as walk_ins,
+    (sum(attended)::numeric / nullif(sum(registered), 0))::float8 as show_up_rate,
+    (sum(total_minutes) / nullif(sum(attended), 0))::float8 as avg_minutes
+"""
+
+
+@dataclass(frozen=True)
+class Kpis:
+    """Headline numbers of one period (see the module docstring for the definitions)."""
+
+    webinars: int
+    registered: int
+    attended: int
+    walk_ins: int
+    show_up_rate: float | None
+    avg_minutes: float | None
+
+
+def _frame(conn: psycopg.Connection, query: str | sql.Composed, params: dict[str, Any]) -> pd.DataFrame:
+    with conn.cursor() as cur:
+        cur.execute(query, params)
+        cols = [c.name for c in cur.description or []]
+        return pd.DataFrame(cur.fetchall(), columns=cols)
+
+
+def kpis(dsn: str, filters: Filters) -> Kpis:
+    """Totals over the webinars selected by ``filters``."""
+    with connect(dsn) as conn:
+        row = conn.execute(
+            f"select {_TOTALS} from marts.webinar_attendance {_WHERE}", filters.params()
+        ).fetchone()
+    assert row is not None
+    return Kpis(*row)
+
+
+def weekly_trend(dsn: str, filters: Filters) -> pd.DataFrame:
+    """One row per ISO week (Monday) with webinars, registered, attended, show-up rate, avg minutes."""
+    query = (
+        f"select date_trunc('week', webinar_date)::date as week_start, {_TOTALS} "
+        f"from marts.webinar_attendance {_WHERE} group by 1 order by 1"
+    )
+    with connect(dsn) as conn:
+        return _frame(conn, query, filters.params())
+
+
+def breakdown(dsn: str, filters: Filters, dimension: Dimension) -> pd.DataFrame:
+    """Totals per ``dimension`` value (course, language or platform), largest registration first."""
+    if dimension not in _DIMENSIONS:
+        raise ValueError(f"unknown dimension {dimension!r}; use one of {sorted(_DIMENSIONS)}")
+    query = sql.SQL(
+        "select {dim} as {alias}, " + _TOTALS + " from marts.webinar_attendance " + _WHERE
+        + " group by 1 order by registered desc, 1"
+    ).format(dim=sql.Identifier(dimension), alias=sql.Identifier(dimension))
+    with connect(dsn) as conn:
+        return _frame(conn, query, filters.params())
+
+
+WEBINAR_COLUMNS: Final = (
+    "webinar_date", "platform", "title", "course", "language", "registered", "attended",
+    "walk_ins", "show_up_rate", "avg_minutes_attended", "total_minutes", "is_held", "webinar_id",
+)
+
+
+def webinars(dsn: str, filters: Filters) -> pd.DataFrame:
+    """One row per selected webinar (newest first), the columns of :data:`WEBINAR_COLUMNS`."""
+    query = (
+        "select webinar_date, platform, title, course, language, registered, attended, walk_ins, "
+        "show_up_rate::float8, avg_minutes_attended::float8, total_minutes::float8, is_held, webinar_id "
+        f"from marts.webinar_attendance {_WHERE} order by webinar_date desc, platform, title"
+    )
+    with connect(dsn) as conn:
+        return _frame(conn, query, filters.params())
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the filters can offer (read from the marts, whole history)."""
+
+    first_date: date | None
+    last_date: date | None
+    last_held_date: date | None
+    platforms: tuple[str, ...]
+    courses: tuple[str, ...]
+    languages: tuple[str, ...]
+    webinars: pd.DataFrame  # webinar_id, label, webinar_date, platform, course, language
+
+
+def options(dsn: str) -> Options:
+    """Filter choices: date bounds, distinct platforms / courses / languages, and the webinar list."""
+    with connect(dsn) as conn:
+        first, last, last_held = conn.execute(
+            "select min(webinar_date), max(webinar_date), max(webinar_date) filter (where is_held) "
+            "from marts.webinar_attendance"
+        ).fetchone() or (None, None, None)
+        dims = {
+            dim: tuple(
+                r[0] for r in conn.execute(
+                    sql.SQL("select distinct {d} from marts.webinar_attendance order by 1").format(
+                        d=sql.Identifier(dim)
+                    )
+                )
+            )
+            for dim in ("platform", "course", "language")
+        }
+        listing = _frame(
+            conn,
+            "select webinar_id, webinar_date::text || ' · ' || coalesce(title, webinar_id) "
+            "|| ' (' || platform || ')' as label, webinar_date, platform, course, language "
+            "from marts.webinar_attendance order by webinar_date desc, title",
+            {},
+        )
+    return Options(first, last, last_held, dims["platform"], dims["course"], dims["language"], listing)
+
+
+def unmapped_webinars(dsn: str) -> pd.DataFrame:
+    """Webinars whose course or language the catalog seed could not map (whole history)."""
+    query = (
+        "select webinar_date, platform, webinar_id, title, course, language "
+        "from marts.webinar_attendance where course = %(u)s or language = %(u)s "
+        "order by webinar_date desc, platform, title"
+    )
+    with connect(dsn) as conn:
+        return _frame(conn, query, {"u": UNMAPPED})
+
+
+def legacy_match_issue_count(dsn: str) -> int | None:
+    """Calendly events not tied to exactly one Zoom occurrence (``None`` if the mart is absent)."""
+    try:
+        with connect(dsn) as conn:
+            row = conn.execute("select count(*) from marts.legacy_match_issues").fetchone()
+    except errors.UndefinedTable:
+        return None
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When the data was loaded and which cut-off the marts describe."""
+
+    loaded_at: datetime | None  # latest load over all sources
+    data_as_of: datetime | None  # the run's data-interval end
+    per_source: dict[str, datetime | None]
+
+
+def freshness(dsn: str) -> Freshness | None:
+    """Read ``marts.data_freshness``; ``None`` when that mart has not been published yet."""
+    try:
+        with connect(dsn) as conn:
+            rows = conn.execute(
+                "select source_name, last_loaded_at, data_as_of from marts.data_freshness order by 1"
+            ).fetchall()
+    except errors.UndefinedTable:
+        return None
+    per_source = {name: loaded for name, loaded, _ in rows}
+    loaded = [t for t in per_source.values() if t is not None]
+    as_of = max((r[2] for r in rows if r[2] is not None), default=None)
+    return Freshness(max(loaded) if loaded else None, as_of, per_source)

@@ -1,0 +1,184 @@
+"""The Streamlit app driven headlessly (``AppTest``): KPI tiles equal SQL on the published marts.
+
+Expected numbers are computed here with plain SQL over ``marts.webinar_attendance`` (as
+``bi_reader``), independently of the dashboard's query module.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import data
+
+pytestmark = pytest.mark.dashboard
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, bi_dsn: str | None) -> AppTest:
+    if bi_dsn is None:
+        monkeypatch.delenv("DWH_BI_DSN", raising=False)
+    else:
+        monkeypatch.setenv("DWH_BI_DSN", bi_dsn)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _expected(bi_dsn: str, where: str, params: tuple) -> dict[str, str]:
+    """KPI tile values as the app formats them, from SQL written for this test."""
+    with psycopg.connect(bi_dsn) as conn:
+        row = conn.execute(
+            "select coalesce(sum(registered), 0), coalesce(sum(attended), 0), "
+            "coalesce(sum(total_minutes), 0) "
+            f"from marts.webinar_attendance where is_held and {where}",
+            params,
+        ).fetchone()
+    reg, att, minutes = int(row[0]), int(row[1]), float(row[2])
+    return {
+        "Registered": f"{int(reg):,}",
+        "Attended": f"{int(att):,}",
+        "Show-up rate": f"{att / reg:.1%}" if reg else "n/a",
+        "Avg minutes watched": f"{minutes / att:.1f} min" if att else "n/a",
+    }
+
+
+def _tiles(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _one(bi_dsn: str, query: str) -> tuple:
+    with psycopg.connect(bi_dsn) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None
+    return row
+
+
+def test_without_dsn_the_app_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("DWH_BI_DSN", raising=False)
+    at = AppTest.from_file(APP, default_timeout=30).run()
+    assert [e.value for e in at.error] and "DWH_BI_DSN is not set" in at.error[0].value
+    assert not at.metric
+
+
+def test_default_view_kpis_equal_sql_over_the_last_90_days(published_warehouse, monkeypatch):
+    at = _app(monkeypatch, published_warehouse.bi_dsn)
+    start, end = at.date_input(key="f_dates").value
+    assert end == date(2026, 11, 24)  # the data's cut-off (data_as_of), not the wall clock
+    assert (end - start).days == 89
+    expected = _expected(published_warehouse.bi_dsn, "webinar_date between %s and %s", (start, end))
+    assert expected["Registered"] != "0"
+    assert _tiles(at) == expected
+
+
+def test_header_shows_when_the_data_was_loaded(published_warehouse, monkeypatch):
+    at = _app(monkeypatch, published_warehouse.bi_dsn)
+    assert at.title[0].value == "Webinar attendance"
+    header = at.caption[0].value
+    assert header.startswith("Loaded at **2026-") or header.startswith("Loaded at **20"), header
+    assert "data as of 2026-11-24" in header
+
+
+def test_filters_drive_the_kpis(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    at = _app(monkeypatch, bi)
+    first, last = _one(bi, "select min(webinar_date), max(webinar_date) from marts.webinar_attendance")
+    at.date_input(key="f_dates").set_value((first, last)).run()
+    assert _tiles(at) == _expected(bi, "true", ())
+
+    at.multiselect(key="f_platform").set_value(["legacy"]).run()
+    legacy = _expected(bi, "platform = 'legacy'", ())
+    assert legacy["Registered"] != "0"
+    assert _tiles(at) == legacy
+
+    at.multiselect(key="f_platform").set_value([]).run()
+    course, language = _one(
+        bi,
+        "select course, language from marts.webinar_attendance where is_held and course <> 'unmapped' "
+        "group by 1, 2 order by sum(registered) desc limit 1",
+    )
+    at.multiselect(key="f_course").set_value([course]).run()
+    assert _tiles(at) == _expected(bi, "course = %s", (course,))
+    at.multiselect(key="f_language").set_value([language]).run()
+    assert _tiles(at) == _expected(bi, "course = %s and language = %s", (course, language))
+
+    webinar_id, reg, att, rate, avg = _one(
+        bi,
+        "select webinar_id, registered, attended, show_up_rate, avg_minutes_attended "
+        "from marts.webinar_attendance where is_held and attended > 0 "
+        "order by webinar_date desc, webinar_id limit 1",
+    )
+    at.multiselect(key="f_course").set_value([]).run()
+    at.multiselect(key="f_language").set_value([]).run()
+    at.multiselect(key="f_webinar").set_value([webinar_id]).run()
+    assert _tiles(at) == {
+        "Registered": f"{reg:,}",
+        "Attended": f"{att:,}",
+        "Show-up rate": f"{float(rate):.1%}",
+        "Avg minutes watched": f"{float(avg):.1f} min",
+    }
+    table = at.dataframe[-1].value
+    assert list(table.webinar_id) == [webinar_id]
+
+
+def test_deltas_compare_with_the_previous_period_of_equal_length(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    at = _app(monkeypatch, bi)
+    start, end = date(2026, 10, 1), date(2026, 10, 31)
+    at.date_input(key="f_dates").set_value((start, end)).run()
+    prev_start, prev_end = start - timedelta(days=31), start - timedelta(days=1)
+    now = _one(bi, f"select sum(registered), sum(attended) from marts.webinar_attendance "
+                   f"where is_held and webinar_date between '{start}' and '{end}'")
+    before = _one(bi, f"select sum(registered), sum(attended) from marts.webinar_attendance "
+                      f"where is_held and webinar_date between '{prev_start}' and '{prev_end}'")
+    deltas = {m.label: m.delta for m in at.metric}
+    assert deltas["Registered"] == f"{(now[0] - before[0]) / before[0]:+.1%}"
+    assert deltas["Attended"] == f"{(now[1] - before[1]) / before[1]:+.1%}"
+    rate_delta = (now[1] / now[0] - before[1] / before[0]) * 100
+    assert deltas["Show-up rate"] == f"{rate_delta:+.1f} pp"
+
+
+def test_unmapped_webinars_are_counted_and_listed(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    (count,) = _one(
+        bi, "select count(*) from marts.webinar_attendance where course = 'unmapped' or language = 'unmapped'"
+    )
+    at = _app(monkeypatch, bi)
+    notices = [e.label for e in at.expander if "unmapped" in e.label]
+    if count == 0:
+        assert notices == []
+        return
+    assert notices and notices[0].startswith(f"⚠️ {count} unmapped webinar(s)")
+    listed = at.expander[0].dataframe[0].value
+    assert len(listed) == count
+    assert ((listed.course == "unmapped") | (listed.language == "unmapped")).all()
+
+
+def test_breakdowns_and_table_cover_the_same_webinars(published_warehouse):
+    bi = published_warehouse.bi_dsn
+    filters = data.Filters(start=date(2026, 1, 1), end=date(2026, 11, 24))
+    table = data.webinars(bi, filters)
+    by_course = data.breakdown(bi, filters, "course")
+    by_language = data.breakdown(bi, filters, "language")
+    trend = data.weekly_trend(bi, filters)
+    total = int(table.registered.sum())
+    assert total == int(by_course.registered.sum()) == int(by_language.registered.sum())
+    assert total == int(trend.registered.sum()) == data.kpis(bi, filters).registered
+    csv = table.to_csv(index=False)
+    assert csv.splitlines()[0].split(",") == list(data.WEBINAR_COLUMNS)
+    assert len(csv.splitlines()) == len(table) + 1
+
+
+def test_user_input_travels_as_parameters_only(published_warehouse):
+    hostile = "x') or true; drop table marts.webinar_attendance; --"
+    filters = data.Filters(start=date(2026, 1, 1), end=date(2026, 12, 31), courses=(hostile,))
+    assert data.kpis(published_warehouse.bi_dsn, filters).webinars == 0
+    with pytest.raises(ValueError, match="unknown dimension"):
+        data.breakdown(published_warehouse.bi_dsn, filters, "title; drop table x")  # type: ignore[arg-type]
+    everything = data.Filters(date(2026, 1, 1), date(2026, 12, 31))
+    assert data.kpis(published_warehouse.bi_dsn, everything).webinars > 0
