@@ -53,11 +53,16 @@ class Stack:
             return conn.execute(sql, params).fetchall()
 
     def marts_hash(self) -> dict[str, str]:
-        """A content hash per published mart (order-independent)."""
+        """A content hash per published mart (order-independent).
+
+        ``data_freshness`` is left out on purpose: it reports when data was loaded, which is
+        what a rerun changes.
+        """
         out = {}
         with psycopg.connect(self.owner_dsn) as conn:
             tables = [r[0] for r in conn.execute(
-                "select table_name from information_schema.tables where table_schema = 'marts' order by 1"
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "and table_name <> 'data_freshness' order by 1"
             )]
             for t in tables:
                 rows = conn.execute(
@@ -103,6 +108,7 @@ def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sand
             "AIRFLOW_CONN_DWH_DEFAULT": owner_dsn,
             "DWH_PII_KEY": PII_KEY,
             "DWH_TASK_RETRIES": "0",
+            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "DWH_HTTP_BACKOFF_CAP": "0.2",
             "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
         }

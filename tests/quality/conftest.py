@@ -66,7 +66,7 @@ join (values
 
 create table marts_build.fct_registrations (
     registration_id text, webinar_id text, platform text, person_key text,
-    registration_source text, minutes_attended numeric, attended boolean,
+    registration_source text, seconds_attended numeric, minutes_attended numeric, attended boolean,
     registered_at timestamptz
 );
 
@@ -110,9 +110,9 @@ def load_marts(dsn: str) -> None:
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into marts_build.fct_registrations values "
-                "(md5(%s || %s || %s), %s, %s, %s, %s, %s, %s, timestamptz '2026-09-15 10:00+00')",
+                "(md5(%s || %s || %s), %s, %s, %s, %s, %s * 60, %s, %s, timestamptz '2026-09-15 10:00+00')",
                 [
-                    (p, w, k, w, p, k, "bigmarker" if p == "bigmarker" else "calendly", m, a)
+                    (p, w, k, w, p, k, "bigmarker" if p == "bigmarker" else "calendly", m, m, a)
                     for p, w, e, a, m in REGISTRATIONS
                     for k in [person_key(e)]
                 ],

@@ -282,6 +282,7 @@ MARTS: dict[str, MartSpec] = {
                 "platform",
                 "person_key",
                 "registration_source",
+                "seconds_attended",
                 "minutes_attended",
                 "attended",
                 "registered_at",
