@@ -213,7 +213,7 @@ def trend_chart(dsn: str, filters: data.Filters) -> None:
                       legend={"orientation": "h", "y": 1.1}, xaxis_title="Week starting (Monday)")
     fig.update_yaxes(title_text="People", secondary_y=False)
     fig.update_yaxes(title_text="Show-up rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
 
 
 def breakdown_chart(dsn: str, filters: data.Filters, dimension: data.Dimension, title: str) -> None:
@@ -232,7 +232,7 @@ def breakdown_chart(dsn: str, filters: data.Filters, dimension: data.Dimension, 
     fig.update_layout(barmode="group", height=80 + 46 * len(frame),
                       margin={"l": 10, "r": 40, "t": 10, "b": 10}, legend={"orientation": "h", "y": 1.12},
                       xaxis_title="People (label: show-up rate)")
-    st.plotly_chart(fig, width="stretch")
+    st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
 
 
 def webinar_table(dsn: str, filters: data.Filters) -> None:

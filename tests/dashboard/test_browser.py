@@ -1,0 +1,76 @@
+"""A real headless Chromium renders the running dashboard; the screenshot is kept as an artefact.
+
+``streamlit run`` serves the app on a free port (fixture ``streamlit_server``); Chromium's
+``--dump-dom`` is polled until the KPI tiles are in the page (Streamlit renders over a
+websocket after the first load), then ``--screenshot`` saves ``tests/artifacts/dashboard.png``.
+No DevTools protocol: each Chromium call is a plain subprocess with a fresh profile.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.dashboard.conftest import ARTIFACTS
+
+pytestmark = pytest.mark.dashboard
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--hide-scrollbars",
+    "--window-size=1400,2300",
+)
+KPI_LABELS = ("Registered", "Attended", "Show-up rate", "Avg minutes watched")
+
+
+def _chromium(url: str, *args: str, timeout: float = 60) -> str:
+    assert CHROMIUM
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile:
+        proc = subprocess.run(
+            [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args, url],
+            capture_output=True, text=True, timeout=timeout, check=False,
+        )
+    return proc.stdout
+
+
+def _kpis_rendered(dom: str) -> bool:
+    return 'data-testid="stMetricValue"' in dom and all(label in dom for label in KPI_LABELS)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/ensure_chromium.sh as root")
+def test_chromium_renders_kpis_and_saves_a_screenshot(streamlit_server: str) -> None:
+    deadline = time.monotonic() + 60
+    dom = ""
+    while time.monotonic() < deadline:
+        dom = _chromium(streamlit_server, "--virtual-time-budget=15000", "--dump-dom")
+        if _kpis_rendered(dom):
+            break
+        time.sleep(1)
+    assert _kpis_rendered(dom), dom[-3000:]
+    assert "Loaded at" in dom
+    assert "Traceback" not in dom and 'data-testid="stException"' not in dom
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / "dashboard.png"
+    png.unlink(missing_ok=True)
+    _chromium(streamlit_server, "--virtual-time-budget=20000", f"--screenshot={png}")
+    assert png.exists() and png.stat().st_size > 30_000, "screenshot missing or nearly empty"
+    with Image.open(png) as img:
+        assert img.size == (1400, 2300)
+        colours = img.convert("RGB").getcolors(maxcolors=1_000_000) or []
+    # A blank or error page has a handful of colours; text, charts and tables have thousands.
+    assert len(colours) > 500, f"only {len(colours)} colours: the page looks empty"
+    dominant = max(count for count, _ in colours)
+    assert dominant < 0.95 * 1400 * 2300, "the page is almost a single colour"
+
+
+def test_screenshot_in_docs_is_small() -> None:
+    doc_png = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
+    assert doc_png.exists() and 20_000 < doc_png.stat().st_size < 300_000
