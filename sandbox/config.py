@@ -50,6 +50,8 @@ class Faults:
             ``total_duration`` x 1000 — legal JSON that passes the record contract but breaks the
             marts' plausibility expectation (average minutes watched); the write-audit-publish
             gate must stop it.
+        hostile_titles: The same few conferences are served with hostile titles (SQL injection,
+            quotes, emoji, RTL); they must round-trip unchanged into the marts.
         zoom_token_ttl: Lifetime of Zoom OAuth access tokens (seconds).
         zoom_page_token_ttl: Lifetime of Zoom ``next_page_token`` values (seconds; the real API: 15 min).
         zoom_no_report_ids: Zoom webinar ids whose participant report answers 404 / code 3001.
@@ -65,6 +67,7 @@ class Faults:
     drift_new_field: bool = False
     bad_webinar_dates: bool = False
     absurd_durations: bool = False
+    hostile_titles: bool = False
     zoom_token_ttl: int = 3599
     zoom_page_token_ttl: float = 900.0
     zoom_no_report_ids: tuple[int, ...] = ()

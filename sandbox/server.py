@@ -74,6 +74,13 @@ except ImportError:  # pragma: no cover - stdlib fallback
     def _encode(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
+# Titles a vendor will one day send: SQL and shell metacharacters, quotes, emoji, RTL text, NUL-free.
+HOSTILE_TITLES: tuple[str, ...] = (
+    "'); drop table x; --",
+    'Robert"); DELETE FROM marts.webinar_attendance; -- \\ $(rm -rf /) `id` 🎓',
+    "وبینار — Ünïcödé \u2018quotes\u2019 %s %(name)s {{ jinja }}",
+)
+
 
 ZOOM_USER_ID = "sbxZoomHostUser01"
 ZOOM_USER_EMAIL = "webinars@sandbox.example"
@@ -365,12 +372,18 @@ class _Handler(BaseHTTPRequestHandler):
             "total_entries": len(confs),
         }
 
+    def _bm_title(self, c: Conference) -> str:
+        """The served title; ``hostile_titles`` swaps in hostile strings for the bad-date trio."""
+        if self.state.config.faults.hostile_titles and c.id in self.state.universe.bad_date_ids:
+            return HOSTILE_TITLES[sorted(self.state.universe.bad_date_ids).index(c.id) % len(HOSTILE_TITLES)]
+        return c.title
+
     def _bm_conference_payload(self, c: Conference) -> Json:
         start, end = self._bm_times(c)
         ended = c.end_ts <= self._now
         return {
             "id": c.id,
-            "title": c.title,
+            "title": self._bm_title(c),
             "type": c.type,
             "language": c.language,
             "start_time": iso_local(start, c.rails_zone),

@@ -111,6 +111,30 @@ def connection_defined(conn_id: str) -> bool:
     return False
 
 
+def _mask(conn: ConnectionInfo) -> ConnectionInfo:
+    """Register the connection's secrets with Airflow's log masker (when Airflow is importable).
+
+    Airflow masks what it resolves itself; connections parsed here from ``AIRFLOW_CONN_*`` must
+    be registered explicitly so a secret that slips into a log line is shown as ``***``.
+    """
+    secrets = [conn.password] + [
+        v for k, v in conn.extra_dejson.items() if isinstance(v, str) and _secret_like(k)
+    ]
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # outside Airflow (bench, scripts): nothing to register with
+        return conn
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            mask_secret(secret)
+    return conn
+
+
+def _secret_like(key: str) -> bool:
+    low = key.lower()
+    return any(word in low for word in ("secret", "token", "password", "key")) and low != "account_id"
+
+
 def get_connection(conn_id: str) -> ConnectionInfo:
     """Resolve a connection: through Airflow inside a task, else from ``AIRFLOW_CONN_<ID>``.
 
@@ -119,7 +143,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
     """
     raw = os.environ.get(_env_name(conn_id))
     if raw:
-        return _parse_env_connection(conn_id, raw)
+        return _mask(_parse_env_connection(conn_id, raw))
     if _inside_airflow_task():
         try:
             from airflow.sdk import BaseHook
@@ -130,7 +154,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
                 f"Airflow connection '{conn_id}' is not defined: add it in the UI "
                 f"(Admin → Connections) or set {_env_name(conn_id)}"
             ) from exc
-        return ConnectionInfo(
+        return _mask(ConnectionInfo(
             conn_id=conn_id,
             conn_type=conn.conn_type,
             host=conn.host,
@@ -139,7 +163,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
             schema=conn.schema,
             port=conn.port,
             extra_dejson=dict(conn.extra_dejson or {}),
-        )
+        ))
     raise ConfigError(f"connection '{conn_id}' is not defined: set {_env_name(conn_id)}")
 
 
@@ -247,6 +271,12 @@ def pii_key() -> str | None:
     """Secret for the keyed e-mail hash: ``DWH_PII_KEY`` or the ``dwh_pii_key`` connection's password."""
     key = os.environ.get("DWH_PII_KEY")
     if key:
+        try:
+            from airflow.sdk.log import mask_secret
+
+            mask_secret(key)
+        except ImportError:
+            pass
         return key
     if os.environ.get(_env_name("dwh_pii_key")) or _inside_airflow_task():
         try:

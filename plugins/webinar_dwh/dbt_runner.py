@@ -67,7 +67,13 @@ def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_v
 
 def run_source_freshness(run: RunInfo) -> dict[str, Any]:
     """``dbt source freshness``: which sources are stale (warn or error) at the run's interval end."""
-    res = run_dbt(["source", "freshness"], dbt_vars={"as_of": run.interval_end.isoformat()})
+    dbt_vars: dict[str, Any] = {"as_of": run.interval_end.isoformat()}
+    # thresholds are business settings: DWH_FRESHNESS_WARN_HOURS / DWH_FRESHNESS_ERROR_HOURS
+    for setting, var in (("DWH_FRESHNESS_WARN_HOURS", "freshness_warn_hours"),
+                         ("DWH_FRESHNESS_ERROR_HOURS", "freshness_error_hours")):
+        if os.environ.get(setting):
+            dbt_vars[var] = int(os.environ[setting])
+    res = run_dbt(["source", "freshness"], dbt_vars=dbt_vars)
     stale: list[str] = []
     checked = 0
     for r in getattr(res.result, "results", None) or []:
