@@ -48,6 +48,30 @@ class Stack:
         """Run the DAG once for ``logical_date``; returns the DagRun (state success/failed)."""
         return self.dag().test(logical_date=logical_date, run_conf=conf or {})
 
+    def run_pipeline(self, interval_end: datetime, *, full_refresh: bool = False) -> dict[str, Any]:
+        """The same task functions the DAG calls, in order, without Airflow (fast path for tests).
+
+        Sets the sandbox clock to ``interval_end`` first (the vendors' "now" of that morning).
+        Raises whatever a task would raise (``QualityGateFailed``, ``AuthError``, ...).
+        """
+        from webinar_dwh import pipeline
+        from webinar_dwh.dbt_runner import run_dbt
+
+        self.sandbox.configure(as_of=interval_end)
+        run = pipeline.RunInfo.manual(interval_end, full_refresh=full_refresh)
+        pipeline.prepare_warehouse()
+        loads = {}
+        for src in ("bigmarker", "calendly", "zoom"):
+            if self.env.get(f"DWH_ENABLE_{src.upper()}") == "true":
+                loads[src] = pipeline.extract_load(src, run)
+        for args in (["seed"], ["build"]):
+            res = run_dbt(args, dbt_vars={"as_of": run.interval_end.isoformat()})
+            if not res.success:
+                raise RuntimeError(f"dbt {' '.join(args)} failed: {res.exception or res.result}")
+        validation = pipeline.validate_build(run)
+        published = pipeline.publish(run)
+        return {"loads": loads, "validation": validation, "published": published}
+
     def query(self, sql: str, params: tuple = (), *, as_bi: bool = False) -> list[tuple]:
         with psycopg.connect(self.bi_dsn if as_bi else self.owner_dsn) as conn:
             return conn.execute(sql, params).fetchall()
