@@ -1,0 +1,202 @@
+"""docker-compose.yaml, docker/Dockerfile and .env.example agree with the repository and the code.
+
+Docker itself is not needed (nor available in CI): the files are parsed and cross-checked —
+paths exist, the image puts DAGs/plugins/dbt where Airflow is told to look, every variable the
+compose file uses is documented in .env.example, every connection and setting the code reads is
+passed to Airflow, ports do not clash and every long-running service has a healthcheck.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path, PurePosixPath
+
+import pytest
+import yaml
+
+from webinar_dwh.config import DEFAULT_CONN_IDS
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_TEXT = (ROOT / "docker-compose.yaml").read_text()
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)
+SERVICES: dict[str, dict] = COMPOSE["services"]
+AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+VAR_RE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")
+
+
+def _env_example() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        assert sep, f".env.example: not KEY=VALUE: {line!r}"
+        values[key] = value.strip("'\"")
+    return values
+
+
+ENV_EXAMPLE = _env_example()
+
+
+def _substitute(text: str) -> str:
+    """Resolve ${VAR}, ${VAR:-default} with .env.example values (like `docker compose config`)."""
+
+    def repl(m: re.Match) -> str:
+        name = m.group(1)
+        default = re.search(r":?-(.*)\}$", m.group(0))
+        return ENV_EXAMPLE.get(name) or (default.group(1) if default else "")
+
+    return VAR_RE.sub(repl, text)
+
+
+def _dockerfile() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """(ENV/ARG values, [(COPY source, destination)]) of docker/Dockerfile, ${VAR} resolved."""
+    text = (ROOT / "docker" / "Dockerfile").read_text().replace("\\\n", " ")
+    env: dict[str, str] = {}
+    copies: list[tuple[str, str]] = []
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        instr, rest = words[0].upper(), [re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), w)
+                                         for w in words[1:]]
+        if instr in {"ENV", "ARG"}:
+            for item in rest:
+                if "=" in item:
+                    key, _, value = item.partition("=")
+                    env[key] = value
+        elif instr == "COPY":
+            *sources, dest = [w for w in rest if not w.startswith("--")]
+            copies += [(s, dest) for s in sources]
+    return env, copies
+
+
+def _environment(service: dict) -> dict[str, str]:
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {k: "" if v is None else str(v) for k, v in env.items()}
+
+
+def test_compose_parses_and_has_the_deployment_services():
+    expected = {"postgres", "airflow-init", *AIRFLOW_SERVICES, "dashboard", "sandbox"}
+    assert expected <= set(SERVICES)
+    assert SERVICES["sandbox"].get("profiles") == ["sandbox"], "the sandbox must be opt-in"
+    for name in (*AIRFLOW_SERVICES, "dashboard", "postgres", "airflow-init"):
+        assert not SERVICES[name].get("profiles"), f"{name} must start by default"
+    for name in AIRFLOW_SERVICES:
+        assert _environment(SERVICES[name])["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+
+
+def test_build_contexts_dockerfiles_and_mounted_paths_exist():
+    for name, svc in SERVICES.items():
+        build = svc.get("build")
+        if build:
+            context = ROOT / (build["context"] if isinstance(build, dict) else build)
+            assert context.is_dir(), f"{name}: build context {context} missing"
+            name_of_file = build.get("dockerfile", "Dockerfile") if isinstance(build, dict) else "Dockerfile"
+            dockerfile = context / name_of_file
+            assert dockerfile.is_file(), f"{name}: {dockerfile} missing"
+        for volume in svc.get("volumes") or []:
+            source = volume.split(":", 1)[0] if isinstance(volume, str) else volume.get("source", "")
+            if source.startswith((".", "/")):
+                assert (ROOT / source).exists(), f"{name}: mounted path {source} missing"
+    _, copies = _dockerfile()
+    for source, _dest in copies:
+        assert (ROOT / source).exists(), f"Dockerfile copies {source}, which does not exist"
+    copied = {PurePosixPath(s).parts[0] for s, _ in copies}
+    assert {"requirements.txt", "dags", "plugins", "dbt_project", "sandbox"} <= copied
+
+
+def test_dag_plugin_and_dbt_paths_match_the_image_and_the_repo():
+    env, copies = _dockerfile()
+    dest_of = {PurePosixPath(s).parts[0]: PurePosixPath(d) for s, d in copies}
+    airflow_env = _environment(SERVICES["airflow-scheduler"])
+    dags = PurePosixPath(airflow_env["AIRFLOW__CORE__DAGS_FOLDER"])
+    plugins = PurePosixPath(airflow_env["AIRFLOW__CORE__PLUGINS_FOLDER"])
+    assert dest_of["dags"] == dags and dest_of["plugins"] == plugins
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(dags)
+    assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(plugins)
+    # The DAG finds the dbt project next to its folder (dags/../dbt_project), as in the repo.
+    dag_source = (ROOT / "dags" / "webinar_attendance.py").read_text()
+    assert 'os.path.dirname(__file__), "..", "dbt_project"' in dag_source
+    assert dest_of["dbt_project"] == dags.parent / "dbt_project"
+    assert env["DBT_PROFILES_DIR"] == str(dags.parent / "dbt_project")
+    assert str(plugins) in env["PYTHONPATH"].split(":")
+    for name in AIRFLOW_SERVICES:
+        mounts = {v.split(":")[0]: PurePosixPath(v.split(":")[1]) for v in SERVICES[name]["volumes"]}
+        assert mounts.get("./dags") == dags and mounts.get("./plugins") == plugins
+    assert (ROOT / "dags" / "webinar_attendance.py").is_file()
+    assert (ROOT / "dbt_project" / "dbt_project.yml").is_file()
+
+
+def test_every_variable_used_is_documented_in_env_example():
+    used = set(VAR_RE.findall(COMPOSE_TEXT))
+    missing = sorted(used - set(ENV_EXAMPLE))
+    assert missing == [], f"add to .env.example: {missing}"
+
+
+def test_env_example_holds_no_real_secret():
+    for key, value in ENV_EXAMPLE.items():
+        if re.search(r"PASSWORD|SECRET|_KEY$|FERNET", key):
+            assert value in {"", "CHANGE_ME"}, f"{key} must be CHANGE_ME in .env.example"
+        for secret_field in re.findall(r'"(?:password|login|account_id)": "([^"]*)"', value):
+            assert secret_field == "CHANGE_ME", f"{key} carries a credential"
+
+
+def test_every_connection_the_code_uses_reaches_airflow():
+    for name in AIRFLOW_SERVICES:
+        env = _environment(SERVICES[name])
+        for conn_id in DEFAULT_CONN_IDS.values():
+            assert f"AIRFLOW_CONN_{conn_id.upper()}" in env, f"{name}: AIRFLOW_CONN_{conn_id.upper()}"
+        assert env["AIRFLOW_CONN_DWH_DEFAULT"].startswith("postgresql://dwh_owner:")
+    assert "bi_reader" in _environment(SERVICES["dashboard"])["DWH_BI_DSN"]
+    dashboard_env = _environment(SERVICES["dashboard"])
+    assert "AIRFLOW_CONN_DWH_DEFAULT" not in dashboard_env, "the dashboard must read as bi_reader only"
+
+
+def test_every_setting_the_code_reads_reaches_airflow():
+    code = "\n".join(p.read_text() for p in (ROOT / "plugins").rglob("*.py"))
+    code += (ROOT / "dags" / "webinar_attendance.py").read_text()
+    read = set(re.findall(r"\"(DWH_[A-Z_]+)\"", code))
+    # Built by dbt_runner from the dwh connection, overrides of conn ids, and per-source switches.
+    internal = {"DWH_HOST", "DWH_PORT", "DWH_USER", "DWH_PASSWORD", "DWH_DATABASE", "DWH_CONN_ID"}
+    env = _environment(SERVICES["airflow-scheduler"])
+    missing = sorted(v for v in read - internal if not v.endswith("_") and v not in env)
+    assert missing == [], f"settings read by the code but not passed by docker-compose.yaml: {missing}"
+
+
+def test_published_ports_do_not_clash():
+    resolved = yaml.safe_load(_substitute(COMPOSE_TEXT))
+    published: dict[str, str] = {}  # host port -> service (stricter than per address: simpler to run)
+    for name, svc in resolved["services"].items():
+        for port in svc.get("ports") or []:
+            parts = str(port).split(":")
+            host_port = parts[-2] if len(parts) >= 2 else parts[0]
+            assert host_port.isdigit(), f"{name}: unresolved port {port}"
+            assert host_port not in published, f"{name}, {published.get(host_port)} both publish {host_port}"
+            published[host_port] = name
+            if len(parts) == 3:
+                assert parts[0] == "127.0.0.1", f"{name}: published beyond localhost by default"
+    assert set(published) >= {"5432", "8080", "8501"}
+
+
+def test_every_service_has_a_healthcheck_and_waits_for_its_dependencies():
+    for name, svc in SERVICES.items():
+        assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    for name in (*AIRFLOW_SERVICES, "dashboard"):
+        deps = SERVICES[name]["depends_on"]
+        assert deps["postgres"]["condition"] == "service_healthy"
+        assert deps["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_postgres_init_creates_both_databases():
+    mounts = [v for v in SERVICES["postgres"]["volumes"] if v.startswith("./")]
+    assert any("/docker-entrypoint-initdb.d/" in m for m in mounts)
+    script = (ROOT / mounts[0].split(":")[0]).read_text()
+    assert "create database airflow" in script and 'create database :"dwh_database"' in script
+    airflow_db = _environment(SERVICES["airflow-scheduler"])["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    assert airflow_db.endswith("@postgres:5432/airflow")
