@@ -61,10 +61,23 @@ def _parse_env_connection(conn_id: str, value: str) -> ConnectionInfo:
             raise ConfigError(
                 f"{_env_name(conn_id)} is not valid JSON ({exc.msg} at char {exc.pos})"
             ) from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{_env_name(conn_id)} must be a JSON object")
         extra = data.get("extra") or {}
         if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
+            try:
+                extra = json.loads(extra) if extra.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"{_env_name(conn_id)}: 'extra' is not valid JSON ({exc.msg} at char {exc.pos})"
+                ) from exc
+        if not isinstance(extra, dict):
+            raise ConfigError(f"{_env_name(conn_id)}: 'extra' must be a JSON object")
         port = data.get("port")
+        try:
+            port = int(port) if port not in (None, "") else None
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{_env_name(conn_id)}: 'port' must be a whole number") from exc
         return ConnectionInfo(
             conn_id=conn_id,
             conn_type=data.get("conn_type"),
@@ -72,12 +85,16 @@ def _parse_env_connection(conn_id: str, value: str) -> ConnectionInfo:
             login=data.get("login"),
             password=data.get("password"),
             schema=data.get("schema"),
-            port=int(port) if port not in (None, "") else None,
+            port=port,
             extra_dejson=extra,
         )
     parts = urlsplit(value)
     if not parts.scheme:
         raise ConfigError(f"{_env_name(conn_id)} must be a connection URI or Airflow's JSON form")
+    try:
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"{_env_name(conn_id)}: the port must be a whole number") from exc
     return ConnectionInfo(
         conn_id=conn_id,
         conn_type=parts.scheme.replace("postgresql", "postgres"),
@@ -85,7 +102,7 @@ def _parse_env_connection(conn_id: str, value: str) -> ConnectionInfo:
         login=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
         schema=parts.path.lstrip("/") or None,
-        port=parts.port,
+        port=port,
         extra_dejson={},
     )
 
@@ -180,6 +197,19 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
+def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+    if not value >= minimum:  # also rejects NaN
+        raise ConfigError(f"{name}={value} must be >= {minimum}")
+    return value
+
+
 def _env_bool(name: str) -> bool | None:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -204,6 +234,8 @@ class PipelineSettings:
         page_size: Page size asked of the APIs (``DWH_PAGE_SIZE``); vendors cap it.
         batch_parents: Parent objects (conferences, events, webinars) per landing transaction.
         max_retries: HTTP attempts per request (``DWH_HTTP_MAX_RETRIES``).
+        http_backoff_cap: Upper bound in seconds of one exponential back-off step between HTTP
+            retries (``DWH_HTTP_BACKOFF_CAP``); a server's ``Retry-After`` is honoured separately.
         schedule_cron: The morning schedule (``DWH_SCHEDULE``), in ``timezone``.
     """
 
@@ -214,6 +246,7 @@ class PipelineSettings:
     page_size: int = 500
     batch_parents: int = 50
     max_retries: int = 6
+    http_backoff_cap: float = 30.0
     schedule_cron: str = "0 6 * * *"
 
     @classmethod
@@ -236,6 +269,7 @@ class PipelineSettings:
             page_size=_env_int("DWH_PAGE_SIZE", cls.page_size, minimum=1),
             batch_parents=_env_int("DWH_BATCH_PARENTS", cls.batch_parents, minimum=1),
             max_retries=_env_int("DWH_HTTP_MAX_RETRIES", cls.max_retries, minimum=1),
+            http_backoff_cap=_env_float("DWH_HTTP_BACKOFF_CAP", cls.http_backoff_cap),
             schedule_cron=os.environ.get("DWH_SCHEDULE", cls.schedule_cron),
         )
 

@@ -199,8 +199,9 @@ class SourceHandle:
 
 
 def pipeline_overrides(settings: Any) -> dict[str, Any]:
-    """``page_size``/``max_attempts`` overrides from a ``PipelineSettings``-like object (or ``None``)."""
+    """``page_size``/``max_attempts``/``backoff_cap`` overrides from a ``PipelineSettings``-like object."""
     return {
         "page_size": getattr(settings, "page_size", None),
         "max_attempts": getattr(settings, "max_retries", None),
+        "backoff_cap": getattr(settings, "http_backoff_cap", None),
     }

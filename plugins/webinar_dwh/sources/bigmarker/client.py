@@ -42,7 +42,7 @@ class BigMarkerClient:
             conn_id=settings.conn_id,
             auth=HeaderAuth("API-KEY", settings.api_key),
             timeout=settings.timeout,
-            retry=retry or RetryPolicy(max_attempts=settings.max_attempts),
+            retry=retry or RetryPolicy(max_attempts=settings.max_attempts, backoff_max=settings.backoff_cap),
             sleep=sleep,
             secrets=(settings.api_key,),
         )

@@ -43,7 +43,7 @@ class CalendlyClient:
             conn_id=settings.conn_id,
             auth=HeaderAuth("Authorization", f"Bearer {settings.token}"),
             timeout=settings.timeout,
-            retry=retry or RetryPolicy(max_attempts=settings.max_attempts),
+            retry=retry or RetryPolicy(max_attempts=settings.max_attempts, backoff_max=settings.backoff_cap),
             sleep=sleep,
             secrets=(settings.token,),
             credential_name="the personal access token",

@@ -24,6 +24,8 @@ class CalendlySettings:
         page_size: ``count`` per page, capped at :data:`MAX_PAGE_SIZE`.
         max_attempts: HTTP attempts per request (first try included).
         timeout: ``(connect, read)`` timeouts in seconds.
+        backoff_cap: Upper bound (seconds) of the exponential back-off between retries
+            (a server-requested ``Retry-After`` is honoured separately).
     """
 
     base_url: str
@@ -32,6 +34,7 @@ class CalendlySettings:
     page_size: int = MAX_PAGE_SIZE
     max_attempts: int = 6
     timeout: tuple[float, float] = (10.0, 60.0)
+    backoff_cap: float = 30.0
 
     @classmethod
     def from_connection(
@@ -41,6 +44,7 @@ class CalendlySettings:
         conn_id: str | None = None,
         page_size: int | None = None,
         max_attempts: int | None = None,
+        backoff_cap: float | None = None,
     ) -> CalendlySettings:
         """Build settings from any object with Airflow ``Connection`` attributes.
 
@@ -49,6 +53,7 @@ class CalendlySettings:
             conn_id: Overrides the connection id used in messages.
             page_size: Page size (capped at 100).
             max_attempts: Overrides the HTTP attempts per request.
+            backoff_cap: Overrides the back-off cap (seconds).
 
         Raises:
             webinar_dwh.http.ConfigurationError: host or password missing.
@@ -60,4 +65,5 @@ class CalendlySettings:
             conn_id=cid,
             page_size=min(page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE),
             max_attempts=max_attempts or 6,
+            backoff_cap=30.0 if backoff_cap is None else backoff_cap,
         )

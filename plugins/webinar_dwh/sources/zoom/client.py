@@ -67,7 +67,7 @@ class ZoomClient:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        policy = retry or RetryPolicy(max_attempts=settings.max_attempts)
+        policy = retry or RetryPolicy(max_attempts=settings.max_attempts, backoff_max=settings.backoff_cap)
         self.auth = ZoomOAuth.for_credentials(
             settings.oauth_url,
             client_id=settings.client_id,

@@ -1,0 +1,110 @@
+"""A bad setting fails at once with a ``ConfigError`` that names the setting to fix (and no secret)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from webinar_dwh import config
+from webinar_dwh.config import ConfigError, PipelineSettings
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DWH_TIMEZONE", "DWH_LOOKBACK_DAYS", "DWH_HTTP_BACKOFF_CAP", "AIRFLOW_CTX_DAG_ID"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_apply_without_any_setting() -> None:
+    settings = PipelineSettings.from_env()
+    assert settings.timezone == "Europe/Berlin"
+    assert settings.lookback_days == 14
+    assert settings.http_backoff_cap == 30.0
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus_Mons", "Europe/Berlin ", "../etc/passwd", "UTC+2"])
+def test_an_invalid_timezone_names_dwh_timezone(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DWH_TIMEZONE", value)
+    with pytest.raises(ConfigError, match="DWH_TIMEZONE"):
+        PipelineSettings.from_env()
+
+
+@pytest.mark.parametrize("value", ["fourteen", "1.5", "-3", "14d"])
+def test_an_invalid_lookback_names_dwh_lookback_days(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("DWH_LOOKBACK_DAYS", value)
+    with pytest.raises(ConfigError, match="DWH_LOOKBACK_DAYS"):
+        PipelineSettings.from_env()
+
+
+@pytest.mark.parametrize("value", ["fast", "-1", "nan"])
+def test_an_invalid_backoff_cap_names_dwh_http_backoff_cap(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DWH_HTTP_BACKOFF_CAP", value)
+    with pytest.raises(ConfigError, match="DWH_HTTP_BACKOFF_CAP"):
+        PipelineSettings.from_env()
+
+
+def test_the_backoff_cap_reaches_every_vendor_retry_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from webinar_dwh.sources import _common
+    from webinar_dwh.sources.bigmarker.client import BigMarkerClient
+    from webinar_dwh.sources.bigmarker.settings import BigMarkerSettings
+
+    monkeypatch.setenv("DWH_HTTP_BACKOFF_CAP", "0.2")
+    overrides = _common.pipeline_overrides(PipelineSettings.from_env())
+    assert overrides["backoff_cap"] == 0.2
+    conn = config.ConnectionInfo(
+        conn_id="bigmarker_default", host="http://127.0.0.1:9/api/v1", password="k3y!"
+    )
+    client = BigMarkerClient(BigMarkerSettings.from_connection(conn, **overrides))
+    assert client.session.retry.backoff_max == 0.2
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        '{"conn_type": "http", "host": "http://127.0.0.1:1/api/v1", "password": "s3cr3t-key"',  # unclosed
+        "{'conn_type': 'http', 'password': 's3cr3t-key'}",  # Python, not JSON
+        '{"conn_type": "http", "password": "s3cr3t-key",}',  # trailing comma
+    ],
+)
+def test_malformed_connection_json_names_the_variable_and_hides_the_secret(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_BIGMARKER_DEFAULT", value)
+    with pytest.raises(ConfigError) as failure:
+        config.get_connection("bigmarker_default")
+    assert "AIRFLOW_CONN_BIGMARKER_DEFAULT" in str(failure.value)
+    assert "s3cr3t-key" not in str(failure.value)
+
+
+def test_a_connection_json_whose_extra_is_broken_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    value = json.dumps({"conn_type": "http", "host": "https://api.zoom.us/v2", "extra": "{account_id: x"})
+    monkeypatch.setenv("AIRFLOW_CONN_ZOOM_DEFAULT", value)
+    with pytest.raises(ConfigError, match="AIRFLOW_CONN_ZOOM_DEFAULT"):
+        config.get_connection("zoom_default")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        json.dumps({"conn_type": "postgres", "port": "fivefourthree"}),
+        "postgresql://dwh_owner:pw@127.0.0.1:fivefourthree/dwh",
+    ],
+)
+def test_a_connection_with_a_non_numeric_port_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DWH_DEFAULT", value)
+    with pytest.raises(ConfigError, match="AIRFLOW_CONN_DWH_DEFAULT"):
+        config.get_connection("dwh_default")
+
+
+def test_an_undefined_connection_says_which_variable_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_CALENDLY_DEFAULT", raising=False)
+    monkeypatch.delenv("SUPERVISOR_COMMS", raising=False)
+    with pytest.raises(ConfigError, match="AIRFLOW_CONN_CALENDLY_DEFAULT"):
+        config.get_connection("calendly_default")
