@@ -22,6 +22,7 @@ demo: venv postgres manifest  ## run the morning job end to end on the local sta
 	source .local/env.sh && $(BIN)/python scripts/demo.py --logical-date "$(DEMO_DATE)"
 
 test: venv postgres manifest  ## run the whole test suite (unit → sandbox → warehouse → dags → e2e) and the linters
+	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -55,7 +56,8 @@ airflow: stack manifest  ## Airflow UI on http://127.0.0.1:8080 wired to the loc
 	source .local/env.sh && bash scripts/airflow_standalone.sh
 
 dashboard: stack  ## the bundled dashboard on http://127.0.0.1:8501 (reads published marts as bi_reader)
-	source .local/env.sh && $(BIN)/streamlit run dashboard/app.py --server.headless true
+	source .local/env.sh && $(BIN)/streamlit run dashboard/app.py --server.headless true \
+		--server.address 127.0.0.1 --browser.gatherUsageStats false
 
 bench: venv postgres manifest  ## benchmark (SCALE=1 by default); writes bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
