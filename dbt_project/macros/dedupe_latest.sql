@@ -5,9 +5,17 @@
     Every column is sorted descending (the key's direction is irrelevant to DISTINCT ON), so
     PostgreSQL can scan the raw tables' b-tree index on
     (_record_key, _loaded_at, _batch_id, _row_seq) backwards instead of sorting.
+
+    Child entities whose `_record_key` embeds the parent id (BigMarker registrations and
+    attendees: `<conference_id>:<id>`) pass `key='_parent_key, _record_key'`: the same rows
+    (the parent is a function of the key), but a filter on the parent can then be pushed into
+    the DISTINCT ON, so an incremental model reading a few conferences reads only their rows
+    (index on (_parent_key, _record_key, ...) from the `raw_parent_indexes` hook).
 -#}
 {% macro dedupe_latest(relation, key='_record_key') -%}
     select distinct on ({{ key }}) *
     from {{ relation }}
-    order by {{ key }} desc, _loaded_at desc, _batch_id desc, _row_seq desc
+    order by
+        {%- for part in key.split(',') %} {{ part | trim }} desc,{% endfor %}
+        _loaded_at desc, _batch_id desc, _row_seq desc
 {%- endmacro %}

@@ -1,3 +1,20 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_scope',
+        unique_key=['platform', 'webinar_id'],
+        scope_marker_column='attendee_key',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['platform', 'webinar_id']},
+            {'columns': ['_watermark']},
+        ],
+    )
+}}
+
+-- Incremental keyed on webinar, like int_registrations_unioned (macros/incremental.sql).
+{%- set scope = incremental_scope() %}
+
 with
 
 bigmarker_attendees as (
@@ -25,6 +42,9 @@ bigmarker as (
         entered_at as joined_at,
         left_at
     from bigmarker_attendees
+    {%- if is_incremental() %}
+        where {{ in_ids('conference_id', scope.bigmarker) }}
+    {%- endif %}
 
 ),
 
@@ -43,6 +63,9 @@ legacy as (
         joined_at,
         left_at
     from zoom_participants
+    {%- if not scope.legacy %}
+        where false
+    {%- endif %}
 
 ),
 
@@ -72,11 +95,41 @@ collapsed as (
 
         ----------  timestamps
         min(joined_at) as first_joined_at,
-        max(left_at) as last_left_at
+        max(left_at) as last_left_at,
+
+        ----------  load metadata
+        {{ watermark_literal(scope) }} as _watermark
 
     from unioned
     group by platform, webinar_id, attendee_key
 
+),
+
+-- One marker row per webinar in scope (none on a full build): its old rows are replaced even
+-- when no new row is left (strategy replace_scope, macros/incremental.sql).
+scope_markers as (
+
+    select distinct
+        platform,
+        webinar_id,
+        null::text as attendee_key,
+        null::text as match_email,
+        null::text as email,
+        null::bigint as session_count,
+        null::numeric as attended_seconds,
+        null::timestamptz as first_joined_at,
+        null::timestamptz as last_left_at,
+        null::timestamptz as _watermark
+    {% if is_incremental() -%}
+        from {{ this }}
+        where {{ in_webinar_scope(scope) }}
+    {%- else -%}
+        from collapsed
+        where false
+    {%- endif %}
+
 )
 
 select * from collapsed
+union all
+select * from scope_markers

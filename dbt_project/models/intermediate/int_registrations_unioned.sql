@@ -1,3 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_scope',
+        unique_key=['platform', 'webinar_id'],
+        scope_marker_column='registration_id',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['platform', 'webinar_id']},
+            {'columns': ['_watermark']},
+        ],
+    )
+}}
+
+-- Incremental keyed on webinar (macros/incremental.sql): only conferences with raw rows
+-- loaded since the last build are re-derived; legacy webinars all together when Zoom or
+-- Calendly data was loaded.
+{%- set scope = incremental_scope() %}
+
 with
 
 bigmarker_registrations as (
@@ -30,7 +49,9 @@ bigmarker as (
         'bigmarker' as registration_source,
         registered_at
     from bigmarker_registrations
-    where email is not null
+    where
+        email is not null
+        and {{ in_ids('conference_id', scope.bigmarker) if is_incremental() else 'true' }}
 
 ),
 
@@ -53,6 +74,7 @@ legacy as (
         calendly_invitees.is_active
         and matched_events.webinar_id is not null
         and calendly_invitees.email is not null
+        and {{ 'true' if scope.legacy else 'false' }}
 
 ),
 
@@ -99,10 +121,40 @@ final as (
         source_rows,
 
         ----------  timestamps
-        registered_at
+        registered_at,
+
+        ----------  load metadata
+        {{ watermark_literal(scope) }} as _watermark
 
     from collapsed
+
+),
+
+-- One marker row per webinar in scope (none on a full build): its old rows are replaced even
+-- when no new row is left (strategy replace_scope, macros/incremental.sql).
+scope_markers as (
+
+    select distinct
+        null::text as registration_id,
+        platform,
+        webinar_id,
+        null::text as email,
+        null::text as match_email,
+        null::text as email_hash,
+        null::text as registration_source,
+        null::bigint as source_rows,
+        null::timestamptz as registered_at,
+        null::timestamptz as _watermark
+    {% if is_incremental() -%}
+        from {{ this }}
+        where {{ in_webinar_scope(scope) }}
+    {%- else -%}
+        from final
+        where false
+    {%- endif %}
 
 )
 
 select * from final
+union all
+select * from scope_markers

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('bigmarker', 'attendees')) }}
+    {{ dedupe_latest(source('bigmarker', 'attendees'), key='_parent_key, _record_key') }}
 
 ),
 

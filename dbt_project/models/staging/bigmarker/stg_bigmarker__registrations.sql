@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('bigmarker', 'registrations')) }}
+    {{ dedupe_latest(source('bigmarker', 'registrations'), key='_parent_key, _record_key') }}
 
 ),
 

@@ -1,0 +1,276 @@
+"""The timed stages of one run, the plain-COPY baseline and the dashboard queries.
+
+Every function takes what it needs explicitly and returns plain numbers; the orchestration and
+the report are in :mod:`bench.__main__`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+ROOT = Path(__file__).resolve().parents[1]
+COPY_COLUMNS = (
+    "_batch_id", "_row_seq", "_record_key", "_parent_key", "_extracted_at", "_dag_run_id",
+    "_logical_date", "payload",
+)
+"""What landing writes (``_loaded_at`` is the column default, ``now()``), in the same order."""
+
+
+@dataclass(frozen=True)
+class ExtractLoad:
+    """One extract + load in a child process.
+
+    Attributes:
+        total_s: wall time of extract + land of the three sources.
+        land_s: time inside ``land_batch`` (serialise + COPY + commit).
+        extract_s: ``total_s - land_s``: HTTP + client parsing + contract checks.
+        rows: raw rows landed.
+        peak_rss_mb: the child's RSS high-water mark (``VmHWM`` of its own address space), MiB.
+        wait4_maxrss_mb: ``ru_maxrss`` from ``os.wait4`` — includes the parent's size at fork
+            time on Linux, so it is an upper bound only (reported for transparency).
+        process_s: wall time of the child process including interpreter start-up and imports.
+    """
+
+    total_s: float
+    land_s: float
+    extract_s: float
+    rows: int
+    peak_rss_mb: float
+    wait4_maxrss_mb: float
+    process_s: float
+    detail: dict[str, Any]
+
+
+def extract_load(interval_end: datetime, *, full_refresh: bool) -> ExtractLoad:
+    """Run ``python -m bench.extract_load`` and read its peak RSS with ``os.wait4``."""
+    args = [sys.executable, "-m", "bench.extract_load", "--interval-end", interval_end.isoformat()]
+    if full_refresh:
+        args.append("--full-refresh")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])}
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        process_s = time.perf_counter() - started
+        out.seek(0)
+        text = out.read().decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.extract_load failed with exit code {proc.returncode}")
+    line = next(ln for ln in text.splitlines() if ln.startswith("BENCH_RESULT "))
+    result = json.loads(line.removeprefix("BENCH_RESULT "))
+    return ExtractLoad(
+        total_s=result["total_s"],
+        land_s=result["land_s"],
+        extract_s=result["total_s"] - result["land_s"],
+        rows=result["rows"],
+        peak_rss_mb=result["peak_rss_kib"] / 1024,
+        wait4_maxrss_mb=usage.ru_maxrss / 1024,
+        process_s=process_s,
+        detail=result,
+    )
+
+
+def plain_copy_rows_per_s(owner_dsn: str) -> tuple[float, int, float]:
+    """The physical limit: binary ``COPY FROM STDIN`` of the landed rows into identical tables.
+
+    Every ``raw.*`` table is exported (untimed) in binary COPY format to a temporary file, then
+    streamed into a ``bench_copy`` table created ``LIKE`` it ``INCLUDING ALL`` (same columns,
+    defaults, indexes) — same payloads, same metadata columns, one transaction per table, 1 MiB
+    writes. The tables are dropped afterwards.
+
+    Returns:
+        ``(rows_per_s, rows, seconds)`` over all raw tables.
+    """
+    from webinar_dwh.warehouse.bootstrap import RAW_SCHEMA
+
+    cols = sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+    total_rows, total_s = 0, 0.0
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select tablename from pg_tables where schemaname = %s and tablename <> 'quarantine' "
+                "order by 1",
+                (RAW_SCHEMA,),
+            )
+        ]
+        conn.execute("drop schema if exists bench_copy cascade")
+        conn.execute("create schema bench_copy")
+        try:
+            for table in tables:
+                src = sql.Identifier(RAW_SCHEMA, table)
+                dst = sql.Identifier("bench_copy", table)
+                conn.execute(sql.SQL("create table {} (like {} including all)").format(dst, src))
+                with tempfile.TemporaryFile() as buf:
+                    with conn.cursor().copy(
+                        sql.SQL("copy (select {} from {}) to stdout (format binary)").format(cols, src)
+                    ) as copy:
+                        for chunk in copy:
+                            buf.write(chunk)
+                    buf.seek(0)
+                    started = time.perf_counter()
+                    with conn.transaction(), conn.cursor() as cur:
+                        with cur.copy(
+                            sql.SQL("copy {} ({}) from stdin (format binary)").format(dst, cols)
+                        ) as copy:
+                            while chunk := buf.read(1 << 20):
+                                copy.write(chunk)
+                        rows = cur.rowcount
+                    total_s += time.perf_counter() - started
+                total_rows += rows
+        finally:
+            conn.execute("drop schema if exists bench_copy cascade")
+    return (total_rows / total_s if total_s else 0.0), total_rows, total_s
+
+
+def dbt_build(as_of: datetime) -> float:
+    """``dbt build`` (models + tests) in-process for ``as_of``; seconds. Raises on failure."""
+    from webinar_dwh.dbt_runner import run_dbt
+
+    started = time.perf_counter()
+    res = run_dbt(["build", "--quiet"], dbt_vars={"as_of": as_of.isoformat()})
+    seconds = time.perf_counter() - started
+    if not res.success:
+        failed = [
+            f"{r.node.name}: {r.status}"
+            for r in getattr(res.result, "results", None) or []
+            if str(r.status).lower() not in {"success", "pass"}
+        ]
+        raise RuntimeError(f"dbt build failed: {failed or res.exception}")
+    return seconds
+
+
+def gx_validate(run_date: date) -> float:
+    """GX validation of ``marts_build`` (blocking failures raise); seconds incl. the GX import."""
+    from webinar_dwh import config
+    from webinar_dwh.warehouse.db import sqlalchemy_url
+
+    started = time.perf_counter()
+    from webinar_dwh.quality.runner import validate_marts
+
+    url = sqlalchemy_url(config.get_connection(config.dwh_conn_id()))
+    validate_marts(url, schema="marts_build", run_date=run_date).raise_for_blocking()
+    return time.perf_counter() - started
+
+
+def publish(owner_dsn: str, dag_run_id: str) -> float:
+    """``publish_marts`` into ``marts``; seconds."""
+    from webinar_dwh.warehouse.publish import publish_marts
+
+    started = time.perf_counter()
+    with psycopg.connect(owner_dsn) as conn:
+        publish_marts(conn, dag_run_id=dag_run_id)
+    return time.perf_counter() - started
+
+
+# The dashboard's filter (dashboard/data.py): date range + optional platform/course/language.
+_WHERE = """
+    where webinar_date >= %(start)s and webinar_date < %(end_excl)s
+      and (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[]))
+      and (%(courses)s::text[] is null or course = any(%(courses)s::text[]))
+      and (%(languages)s::text[] is null or language = any(%(languages)s::text[]))
+      and (%(webinar_ids)s::text[] is null or webinar_id = any(%(webinar_ids)s::text[]))
+      and (%(include_upcoming)s or is_held)
+"""
+_TOTALS = """
+    count(*)::int as webinars, coalesce(sum(registered), 0)::bigint as registered,
+    coalesce(sum(attended), 0)::bigint as attended, coalesce(sum(walk_ins), 0)::bigint as walk_ins,
+    (sum(attended)::numeric / nullif(sum(registered), 0))::float8 as show_up_rate,
+    (sum(total_minutes) / nullif(sum(attended), 0))::float8 as avg_minutes
+"""
+DASHBOARD_QUERIES: dict[str, str] = {
+    "kpis": f"select {_TOTALS} from marts.webinar_attendance {_WHERE}",
+    "weekly_trend": f"select date_trunc('week', webinar_date)::date, {_TOTALS} "
+    f"from marts.webinar_attendance {_WHERE} group by 1 order by 1",
+    "breakdown_course": f"select course, {_TOTALS} from marts.webinar_attendance {_WHERE} "
+    "group by 1 order by registered desc, 1",
+    "webinar_table": "select webinar_date, platform, title, course, language, registered, attended, "
+    f"walk_ins, show_up_rate, avg_minutes_attended, total_minutes, is_held, webinar_id "
+    f"from marts.webinar_attendance {_WHERE} order by webinar_date desc, platform, title",
+    "daily_by_course_language": "select webinar_date, sum(registered), sum(attended) "
+    "from marts.attendance_daily where webinar_date >= %(start)s and webinar_date < %(end_excl)s "
+    "and course = any(%(courses_all)s::text[]) and language = any(%(languages_all)s::text[]) "
+    "group by 1 order by 1",
+    "registrations_of_period": "select r.platform, count(*), count(*) filter (where r.attended) "
+    "from marts.fct_registrations r join marts.dim_webinars w using (platform, webinar_id) "
+    "where w.webinar_date >= %(start)s and w.webinar_date < %(end_excl)s "
+    "and w.course = any(%(courses_all)s::text[]) and w.language = any(%(languages_all)s::text[]) "
+    "group by 1",
+}
+
+
+def dashboard_queries(bi_dsn: str, *, end: date, repeats: int = 5) -> dict[str, float]:
+    """Median milliseconds of the dashboard's typical queries as ``bi_reader`` (warm, one connection).
+
+    The filter is the last 90 days ending at ``end``, one course and one language (the first
+    of each in the marts); the ``*_all`` variants are the same for marts the dashboard may add.
+    """
+    with psycopg.connect(bi_dsn, autocommit=True) as conn:
+        course, language = conn.execute(
+            "select course, language from marts.webinar_attendance where course <> 'unmapped' "
+            "and language <> 'unmapped' group by 1, 2 order by count(*) desc limit 1"
+        ).fetchone() or ("unmapped", "unmapped")
+        params = {
+            "start": end - timedelta(days=90),
+            "end_excl": end + timedelta(days=1),
+            "platforms": None,
+            "courses": [course],
+            "languages": [language],
+            "webinar_ids": None,
+            "include_upcoming": False,
+            "courses_all": [course],
+            "languages_all": [language],
+        }
+        timings: dict[str, float] = {}
+        for name, query in DASHBOARD_QUERIES.items():
+            conn.execute(query, params).fetchall()  # warm the cache and the plan
+            runs = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                conn.execute(query, params).fetchall()
+                runs.append((time.perf_counter() - started) * 1000)
+            timings[name] = statistics.median(runs)
+    return timings
+
+
+def marts_fingerprint(owner_dsn: str) -> dict[str, str]:
+    """md5 of every published mart's rows (order-independent); ``data_freshness`` left out.
+
+    ``data_freshness`` reports when the data was loaded and built, which a rebuild changes.
+    """
+    out: dict[str, str] = {}
+    with psycopg.connect(owner_dsn) as conn:
+        tables = [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' "
+                "and table_name <> 'data_freshness' order by 1"
+            )
+        ]
+        for table in tables:
+            row = conn.execute(
+                sql.SQL("select md5(string_agg(r::text, '|' order by r::text)) from {} as r").format(
+                    sql.Identifier("marts", table)
+                )
+            ).fetchone()
+            out[table] = (row[0] if row else None) or "empty"
+    return out
+
+
+def stopwatch() -> Any:
+    """``perf_counter`` shortcut for the orchestrator."""
+    return time.perf_counter()
