@@ -121,6 +121,4 @@ def bench_stack(scale: float, *, seed: int = 42, keep_db: bool = False) -> Itera
     finally:
         if not keep_db:
             with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(
-                    sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
-                )
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))

@@ -23,8 +23,14 @@ from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY_COLUMNS = (
-    "_batch_id", "_row_seq", "_record_key", "_parent_key", "_extracted_at", "_dag_run_id",
-    "_logical_date", "payload",
+    "_batch_id",
+    "_row_seq",
+    "_record_key",
+    "_parent_key",
+    "_extracted_at",
+    "_dag_run_id",
+    "_logical_date",
+    "payload",
 )
 """What landing writes (``_loaded_at`` is the column default, ``now()``), in the same order."""
 
@@ -42,6 +48,9 @@ class ExtractLoad:
         wait4_maxrss_mb: ``ru_maxrss`` from ``os.wait4`` — includes the parent's size at fork
             time on Linux, so it is an upper bound only (reported for transparency).
         process_s: wall time of the child process including interpreter start-up and imports.
+        sandbox_cpu_s: CPU seconds this (parent) process spent meanwhile: the sandbox server
+            threads serving the child's HTTP requests (the parent itself only waits). Compared
+            with ``extract_s`` it shows whether the sandbox is the bottleneck of the extract.
     """
 
     total_s: float
@@ -51,6 +60,7 @@ class ExtractLoad:
     peak_rss_mb: float
     wait4_maxrss_mb: float
     process_s: float
+    sandbox_cpu_s: float
     detail: dict[str, Any]
 
 
@@ -61,9 +71,11 @@ def extract_load(interval_end: datetime, *, full_refresh: bool) -> ExtractLoad:
         args.append("--full-refresh")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT)])}
     started = time.perf_counter()
+    cpu_before = _own_cpu_s()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out)
         _, status, usage = os.wait4(proc.pid, 0)
+        sandbox_cpu_s = _own_cpu_s() - cpu_before
         proc.returncode = os.waitstatus_to_exitcode(status)
         process_s = time.perf_counter() - started
         out.seek(0)
@@ -80,8 +92,16 @@ def extract_load(interval_end: datetime, *, full_refresh: bool) -> ExtractLoad:
         peak_rss_mb=result["peak_rss_kib"] / 1024,
         wait4_maxrss_mb=usage.ru_maxrss / 1024,
         process_s=process_s,
+        sandbox_cpu_s=sandbox_cpu_s,
         detail=result,
     )
+
+
+def _own_cpu_s() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def plain_copy_rows_per_s(owner_dsn: str) -> tuple[float, int, float]:

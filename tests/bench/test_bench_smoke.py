@@ -38,9 +38,24 @@ def test_bench_runs_prints_all_figures_and_matches_a_full_rebuild(pg_server: str
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--scale", "0.02", "--daily-scales", "0.02",
-         "--verify-rebuild", "--out", str(out)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--scale",
+            "0.02",
+            "--daily-scales",
+            "0.02",
+            "--verify-rebuild",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     for figure in FIGURES:
