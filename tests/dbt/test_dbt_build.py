@@ -13,7 +13,6 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import DbtRun, run_dbt
 from dbt_payloads import (
     C_DA,
     C_FUT,
@@ -27,6 +26,8 @@ from dbt_payloads import (
     I_UX,
     PII_KEY,
 )
+
+from tests.dbt.conftest import DbtRun, run_dbt
 
 pytestmark = pytest.mark.warehouse
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import RUN_DATE
 
+from tests.quality.conftest import RUN_DATE
 from webinar_dwh.quality import MARTS, QualityGateFailed, validate_marts
 
 pytestmark = pytest.mark.warehouse
