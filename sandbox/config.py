@@ -46,7 +46,8 @@ class Faults:
             decided per record, so the ground truth knows which ones the pipeline quarantines.
         drift_new_field: Every served record carries an extra, unknown field.
         bad_webinar_dates: A few BigMarker conferences are served with a start time in year 2099.
-        absurd_durations: The attendees of the same few (held) conferences are served with
+        absurd_durations: The attendees of the three conferences that ended last before the
+            clock (so inside every run's lookback window) are served with
             ``total_duration`` x 1000 — legal JSON that passes the record contract but breaks the
             marts' plausibility expectation (average minutes watched); the write-audit-publish
             gate must stop it.
