@@ -68,6 +68,16 @@
     conference ids, the legacy flag and the watermark.
 -#}
 {% macro incremental_scope(upstream=[]) -%}
+    {%- if execute and is_incremental() -%}
+        {#- A table built before this model became incremental has no watermark: rebuild it
+            in full (once) instead of failing the upgrade. -#}
+        {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
+        {%- if '_watermark' not in existing -%}
+            {{ log("rebuilding " ~ this ~ " in full: it predates the incremental watermark", info=true) }}
+            {%- do adapter.drop_relation(adapter.get_relation(
+                database=this.database, schema=this.schema, identifier=this.identifier)) -%}
+        {%- endif -%}
+    {%- endif -%}
     {%- if not execute or not is_incremental() -%}
         {{ return({'full': true, 'bigmarker': [], 'legacy': true, 'watermark': none,
                    'watermark_sql': raw_watermark_sql(upstream)}) }}
