@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: help demo test test-fast lint venv postgres stack down manifest airflow dashboard bench lock clean
+.PHONY: docs help demo test test-fast lint venv postgres stack down manifest airflow dashboard bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -58,6 +58,10 @@ airflow: stack manifest  ## Airflow UI on http://127.0.0.1:8080 wired to the loc
 dashboard: stack  ## the bundled dashboard on http://127.0.0.1:8501 (reads published marts as bi_reader)
 	source .local/env.sh && $(BIN)/streamlit run dashboard/app.py --server.headless true \
 		--server.address 127.0.0.1 --browser.gatherUsageStats false
+
+docs:  ## serve the docs the last run generated: dbt docs and GX Data Docs on http://127.0.0.1:8090
+	@echo "dbt docs: http://127.0.0.1:8090/dbt/   GX Data Docs: http://127.0.0.1:8090/gx/"
+	$(BIN)/python -m http.server 8090 --bind 127.0.0.1 --directory .local/docs
 
 bench: venv postgres manifest  ## benchmark (SCALE=1 by default); writes bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)

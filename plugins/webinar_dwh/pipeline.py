@@ -8,11 +8,13 @@ describe, and staging keeps the latest record per key — so any rerun is harmle
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
+from pathlib import Path
 from typing import Any
 
 from webinar_dwh import config
@@ -263,7 +265,9 @@ def validate_build(run: RunInfo) -> dict[str, Any]:
     from webinar_dwh.warehouse.db import sqlalchemy_url
 
     url = sqlalchemy_url(config.get_connection(config.dwh_conn_id()))
-    report = validate_marts(url, schema="marts_build", run_date=run.interval_end.date())
+    report = validate_marts(
+        url, schema="marts_build", run_date=run.interval_end.date(), data_docs_dir=docs_dir() / "gx"
+    )
     report.raise_for_blocking()
     return report.to_dict()
 
@@ -277,8 +281,31 @@ def publish(run: RunInfo) -> dict[str, Any]:
     return result.as_dict()
 
 
+def docs_dir() -> Path:
+    """Where the run writes GX Data Docs (``gx/``) and dbt docs (``dbt/``): ``DWH_DOCS_DIR``."""
+    default = Path(__file__).resolve().parents[2] / ".local" / "docs"
+    return Path(os.environ.get("DWH_DOCS_DIR", str(default)))
+
+
+def build_dbt_docs() -> str | None:
+    """``dbt docs generate`` into ``docs_dir()/dbt``; never fails the run (docs are a by-product)."""
+    from webinar_dwh.dbt_runner import run_dbt
+
+    target = docs_dir() / "dbt"
+    try:
+        res = run_dbt(["docs", "generate", "--target-path", str(target)])
+    except Exception as exc:  # docs must not fail a run that already published
+        log.warning("dbt docs generate failed: %s", type(exc).__name__)
+        return None
+    if not res.success:
+        log.warning("dbt docs generate failed: %s", res.exception)
+        return None
+    log.info("dbt docs: %s", target / "index.html")
+    return str(target / "index.html")
+
+
 def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
-    """Log the run's outcome; a warning line counts quarantined records per source."""
+    """Log the run's outcome and refresh the dbt docs; a warning counts quarantined records."""
     quarantined = {src: s.get("quarantined", 0) for src, s in loads.items()}
     total_q = sum(quarantined.values())
     if total_q:
@@ -286,4 +313,4 @@ def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
             "%d record(s) quarantined this run %s — see raw.quarantine (reason column)", total_q, quarantined
         )
     log.info("published: %s", published)
-    return {"quarantined": quarantined, "published": published}
+    return {"quarantined": quarantined, "published": published, "dbt_docs": build_dbt_docs()}
