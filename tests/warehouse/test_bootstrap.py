@@ -10,6 +10,7 @@ from wh_support import BI_PASSWORD, OWNER_PASSWORD, PII_KEY, Warehouse, bootstra
 from webinar_dwh.warehouse.bootstrap import (
     BI_ROLE,
     OWNER_ROLE,
+    RAW_CHILD_TABLES,
     RAW_COLUMNS,
     RAW_TABLES,
     SCHEMAS,
@@ -65,14 +66,99 @@ def test_every_raw_table_has_the_contract_columns_and_owner(warehouse: Warehouse
         assert owners == [(OWNER_ROLE,)]
         quarantine = [r[0] for r in conn.execute("select * from raw.quarantine limit 0").description or []]
         assert quarantine == [
-            "_batch_id", "_source", "_entity", "_parent_key", "_extracted_at", "_dag_run_id",
-            "_logical_date", "reason", "payload", "_quarantined_at",
+            "_batch_id",
+            "_source",
+            "_entity",
+            "_parent_key",
+            "_extracted_at",
+            "_dag_run_id",
+            "_logical_date",
+            "reason",
+            "payload",
+            "_quarantined_at",
         ]
-        indexed = conn.execute(
-            "select count(*) from pg_indexes where schemaname = 'raw' and indexdef like %s",
-            ("%(_record_key, _loaded_at, _batch_id, _row_seq)%",),
-        ).fetchone()
-        assert indexed == (len(RAW_TABLES),)
+
+
+def _raw_indexes(conn: psycopg.Connection) -> dict[str, set[tuple[str, str]]]:
+    """``table -> {(index name, "method (columns)")}`` of schema raw."""
+    rows = conn.execute(
+        "select tablename, indexname, substring(indexdef from ' USING (.*)$') "
+        "from pg_indexes where schemaname = 'raw'"
+    ).fetchall()
+    found: dict[str, set[tuple[str, str]]] = {}
+    for table, index, definition in rows:
+        found.setdefault(table, set()).add((index, definition))
+    return found
+
+
+def test_raw_tables_have_the_read_indexes_and_no_redundant_ones(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        found = _raw_indexes(conn)
+    for table in RAW_TABLES.values():
+        expected = {
+            (f"{table}__record_key_idx", "btree (_record_key, _loaded_at, _batch_id, _row_seq)"),
+            (f"{table}__loaded_at_idx", "btree (_loaded_at)"),
+        }
+        if table in RAW_CHILD_TABLES:
+            expected.add(
+                (
+                    f"{table}_parent_key_idx",
+                    "btree (_parent_key, _record_key, _loaded_at, _batch_id, _row_seq)",
+                )
+            )
+        assert found[table] == expected, table
+    assert set(RAW_CHILD_TABLES) == {
+        "bigmarker_registrations",
+        "bigmarker_attendees",
+        "zoom_participants",
+        "zoom_registrants",
+        "zoom_webinar_instances",
+        "calendly_invitees",
+    }
+
+
+def test_an_older_warehouse_gets_the_new_indexes_once(warehouse: Warehouse) -> None:
+    """A warehouse bootstrapped before (BRIN on _loaded_at, parent index from dbt's former
+    ``raw_parent_indexes`` hook) ends with the same indexes as a new one, no duplicates."""
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        expected = _raw_indexes(conn)
+        conn.execute("drop index raw.bigmarker_conferences__loaded_at_idx")
+        conn.execute(
+            "create index bigmarker_conferences__loaded_at_brin "
+            "on raw.bigmarker_conferences using brin (_loaded_at)"
+        )
+        conn.execute("drop index raw.bigmarker_attendees_parent_key_idx")
+        conn.execute("drop index raw.zoom_participants_parent_key_idx")
+        # what the hook created (same name, same columns)
+        conn.execute(
+            "create index bigmarker_attendees_parent_key_idx "
+            "on raw.bigmarker_attendees (_parent_key, _record_key, _loaded_at, _batch_id, _row_seq)"
+        )
+        conn.commit()
+        ensure_schema(conn, pii_key=None)
+        assert _raw_indexes(conn) == expected
+
+
+def test_watermark_and_changed_rows_queries_use_the_loaded_at_index(warehouse: Warehouse) -> None:
+    """What every incremental dbt build asks each raw table must not read the whole table."""
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        conn.execute(
+            "insert into raw.zoom_participants (_batch_id, _row_seq, _record_key, _parent_key, "
+            "_extracted_at, _loaded_at, _dag_run_id, _logical_date, payload) "
+            "select gen_random_uuid(), g, 'k' || g, 'p' || (g % 500), now(), "
+            "timestamptz '2026-01-01' + make_interval(secs => g), 'manual__test', current_date, '{}' "
+            "from generate_series(1, 50000) as g"
+        )
+        conn.execute("analyze raw.zoom_participants")
+        plans = {
+            query: "\n".join(row[0] for row in conn.execute("explain " + query))
+            for query in (
+                "select max(_loaded_at) from raw.zoom_participants",
+                "select _parent_key from raw.zoom_participants where _loaded_at >= '2026-01-01 13:00+00'",
+            )
+        }
+    for query, plan in plans.items():
+        assert "zoom_participants__loaded_at_idx" in plan and "Seq Scan" not in plan, (query, plan)
 
 
 def test_roles_get_login_and_passwords(warehouse: Warehouse) -> None:

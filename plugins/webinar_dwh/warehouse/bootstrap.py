@@ -79,6 +79,16 @@ RAW_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
 )
 """Columns of every raw table, in order, with their ``format_type`` names."""
 
+RAW_CHILD_TABLES: Final[tuple[str, ...]] = (
+    "bigmarker_registrations",
+    "bigmarker_attendees",
+    "calendly_invitees",
+    "zoom_webinar_instances",
+    "zoom_registrants",
+    "zoom_participants",
+)
+"""Raw tables of child entities (``_parent_key`` set) that incremental models read by parent."""
+
 QUARANTINE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
     ("_batch_id", "uuid"),
     ("_source", "text"),
@@ -302,9 +312,12 @@ def ensure_schema(owner_conn: psycopg.Connection, *, pii_key: str | None) -> Non
     What it guarantees afterwards:
 
     * schemas ``raw``, ``meta``, ``staging``, ``intermediate``, ``marts_build``, ``marts``;
-    * every table of :data:`RAW_TABLES` with :data:`RAW_COLUMNS`, a b-tree index on
-      ``(_record_key, _loaded_at, _batch_id, _row_seq)`` (staging's "latest row per key") and a
-      BRIN index on ``_loaded_at`` (incremental reads); ``raw.quarantine``;
+    * every table of :data:`RAW_TABLES` with :data:`RAW_COLUMNS` and b-tree indexes on
+      ``(_record_key, _loaded_at, _batch_id, _row_seq)`` (staging's "latest row per key") and
+      on ``_loaded_at`` (incremental reads and watermarks); the child entities of
+      :data:`RAW_CHILD_TABLES` also on ``(_parent_key, _record_key, _loaded_at, _batch_id,
+      _row_seq)`` (incremental reads by parent); ``raw.quarantine``. Creating a missing index
+      on a large existing table takes a ``SHARE`` lock (loads wait) for the build, once;
     * ``meta.load_batches``, ``meta.cursors``, ``meta.publications`` and the single-row
       ``meta.pii_key(key)``;
     * ``PUBLIC`` and ``bi_reader`` have no privilege on the private schemas or their tables;
@@ -390,22 +403,42 @@ def _create_tables(conn: psycopg.Connection) -> None:
     meta = sql.Identifier(META_SCHEMA)
     for ddl in _META_DDL:
         conn.execute(sql.SQL(ddl).format(meta=meta))
-    conn.execute(
-        sql.SQL(_QUARANTINE_DDL).format(table=sql.Identifier(RAW_SCHEMA, QUARANTINE_TABLE))
-    )
+    conn.execute(sql.SQL(_QUARANTINE_DDL).format(table=sql.Identifier(RAW_SCHEMA, QUARANTINE_TABLE)))
     for table in RAW_TABLES.values():
-        ident = sql.Identifier(RAW_SCHEMA, table)
-        conn.execute(sql.SQL(_RAW_TABLE_DDL).format(table=ident))
+        conn.execute(sql.SQL(_RAW_TABLE_DDL).format(table=sql.Identifier(RAW_SCHEMA, table)))
+        _create_raw_indexes(conn, table)
+
+
+def _create_raw_indexes(conn: psycopg.Connection, table: str) -> None:
+    """The b-tree indexes every raw read needs (idempotent; see :func:`ensure_schema`).
+
+    * ``<table>__record_key_idx`` on ``(_record_key, _loaded_at, _batch_id, _row_seq)``:
+      staging's "latest row per key", read backwards instead of sorting.
+    * ``<table>__loaded_at_idx`` on ``(_loaded_at)``: every incremental dbt build asks each raw
+      table for ``max(_loaded_at)`` (its watermark) and for the rows loaded since the last
+      build. A b-tree answers both from its ends; the BRIN index older versions created here
+      could only serve the range scan (``max()`` read the whole table), so it is dropped.
+    * ``<table>_parent_key_idx`` on ``(_parent_key, _record_key, _loaded_at, _batch_id,
+      _row_seq)`` of the child entities (:data:`RAW_CHILD_TABLES`): the dedupe of the rows of a
+      few parents (the webinars an incremental build re-derives). Named as dbt's former
+      ``raw_parent_indexes`` hook named them, so warehouses that ran the hook keep their index.
+    """
+    ident = sql.Identifier(RAW_SCHEMA, table)
+    latest_per_key = ("_record_key", "_loaded_at", "_batch_id", "_row_seq")
+    indexes = [(f"{table}__record_key_idx", latest_per_key), (f"{table}__loaded_at_idx", ("_loaded_at",))]
+    if table in RAW_CHILD_TABLES:
+        indexes.append((f"{table}_parent_key_idx", ("_parent_key", *latest_per_key)))
+    for name, columns in indexes:
         conn.execute(
-            sql.SQL(
-                "create index if not exists {name} on {table} (_record_key, _loaded_at, _batch_id, _row_seq)"
-            ).format(name=sql.Identifier(f"{table}__record_key_idx"), table=ident)
-        )
-        conn.execute(
-            sql.SQL("create index if not exists {name} on {table} using brin (_loaded_at)").format(
-                name=sql.Identifier(f"{table}__loaded_at_brin"), table=ident
+            sql.SQL("create index if not exists {name} on {table} ({columns})").format(
+                name=sql.Identifier(name),
+                table=ident,
+                columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
             )
         )
+    conn.execute(
+        sql.SQL("drop index if exists {}").format(sql.Identifier(RAW_SCHEMA, f"{table}__loaded_at_brin"))
+    )
 
 
 def _check_columns(conn: psycopg.Connection) -> None:
