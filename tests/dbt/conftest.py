@@ -1,7 +1,7 @@
 """Fixtures for the dbt tests: a warehouse with hand-written vendor payloads, built by dbt once.
 
-The database is bootstrapped with the project's own set-up (``webinar_dwh.warehouse.bootstrap``)
-when it is importable, else with ``raw_schema.sql`` (the raw contract of docs/design.md). The
+The database is bootstrapped with the project's own set-up (``webinar_dwh.warehouse.bootstrap``:
+roles, raw/meta tables and their indexes, as the pipeline's first task creates them). The
 payloads in ``dbt_payloads.py`` cover the business rules; ``dbt build`` (seed, models, data and
 unit tests) runs once per module as ``dwh_owner`` in a subprocess, like Airflow runs it.
 """
@@ -22,10 +22,11 @@ from dbt_payloads import AS_OF, LOADS, PII_KEY
 from psycopg import conninfo, sql
 from psycopg.types.json import Jsonb
 
+from webinar_dwh.warehouse.bootstrap import OWNER_ROLE, bootstrap_roles, ensure_schema
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = ROOT / "dbt_project"
 DBT = ROOT / ".venv" / "bin" / "dbt"
-SCHEMA_SQL = Path(__file__).with_name("raw_schema.sql")
 OWNER_PASSWORD = "owner-test-password"
 BI_PASSWORD = "bi-test-password"
 
@@ -35,7 +36,7 @@ class DbtRun:
     """A built test warehouse: where it is and what dbt said."""
 
     dsn: str
-    """DSN of the role dbt ran as (``dwh_owner``, or the superuser without the bootstrap module)."""
+    """DSN of the role dbt ran as (``dwh_owner``)."""
     env: dict[str, str]
     """Environment that points dbt's profile at the test database."""
     result: subprocess.CompletedProcess[str]
@@ -44,13 +45,6 @@ class DbtRun:
 def _bootstrap(superuser_dsn: str) -> str:
     """Create roles, schemas, raw/meta tables and the PII key; return the DSN dbt runs as."""
     database = conninfo.conninfo_to_dict(superuser_dsn)["dbname"]
-    try:
-        from webinar_dwh.warehouse.bootstrap import OWNER_ROLE, bootstrap_roles, ensure_schema
-    except ImportError:
-        with psycopg.connect(superuser_dsn, autocommit=True) as conn:
-            conn.execute(SCHEMA_SQL.read_text())
-            conn.execute("insert into meta.pii_key (key) values (%s)", (PII_KEY,))
-        return superuser_dsn
     with psycopg.connect(superuser_dsn, autocommit=True) as conn:
         bootstrap_roles(conn, owner_password=OWNER_PASSWORD, bi_password=BI_PASSWORD, database=database)
     params = conninfo.conninfo_to_dict(superuser_dsn) | {"user": OWNER_ROLE, "password": OWNER_PASSWORD}
