@@ -157,6 +157,15 @@ def plain_copy_rows_per_s(owner_dsn: str) -> tuple[float, int, float]:
     return (total_rows / total_s if total_s else 0.0), total_rows, total_s
 
 
+def prepare() -> float:
+    """The DAG's ``prepare_warehouse`` task (``ensure_schema``, every morning); seconds."""
+    from webinar_dwh.pipeline import prepare_warehouse
+
+    started = time.perf_counter()
+    prepare_warehouse()
+    return time.perf_counter() - started
+
+
 def dbt_build(as_of: datetime) -> float:
     """``dbt build`` (models + tests) in-process for ``as_of``; seconds. Raises on failure."""
     from webinar_dwh.dbt_runner import run_dbt
@@ -270,7 +279,8 @@ def dashboard_queries(bi_dsn: str, *, end: date, repeats: int = 5) -> dict[str, 
 def marts_fingerprint(owner_dsn: str) -> dict[str, str]:
     """md5 of every published mart's rows (order-independent); ``data_freshness`` left out.
 
-    ``data_freshness`` reports when the data was loaded and built, which a rebuild changes.
+    ``data_freshness`` reports when the data was loaded and built, which a rebuild changes; so do
+    technical columns (``_watermark``: which build wrote a row), which are left out too.
     """
     out: dict[str, str] = {}
     with psycopg.connect(owner_dsn) as conn:
@@ -282,10 +292,19 @@ def marts_fingerprint(owner_dsn: str) -> dict[str, str]:
             )
         ]
         for table in tables:
-            row = conn.execute(
-                sql.SQL("select md5(string_agg(r::text, '|' order by r::text)) from {} as r").format(
-                    sql.Identifier("marts", table)
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "select column_name from information_schema.columns where table_schema = 'marts' "
+                    "and table_name = %s and column_name not like '\\_%%' order by ordinal_position",
+                    (table,),
                 )
+            ]
+            cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+            row = conn.execute(
+                sql.SQL(
+                    "select md5(string_agg(r::text, '|' order by r::text)) from (select {} from {}) as r"
+                ).format(cols, sql.Identifier("marts", table))
             ).fetchone()
             out[table] = (row[0] if row else None) or "empty"
     return out

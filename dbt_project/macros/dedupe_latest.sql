@@ -7,10 +7,10 @@
     (_record_key, _loaded_at, _batch_id, _row_seq) backwards instead of sorting.
 
     Child entities whose `_record_key` embeds the parent id (BigMarker registrations and
-    attendees: `<conference_id>:<id>`) pass `key='_parent_key, _record_key'`: the same rows
+    attendees, Zoom participants, Calendly invitees) pass `key='_parent_key, _record_key'`: the same rows
     (the parent is a function of the key), but a filter on the parent can then be pushed into
     the DISTINCT ON, so an incremental model reading a few conferences reads only their rows
-    (index on (_parent_key, _record_key, ...) from the `raw_parent_indexes` hook).
+    (index on (_parent_key, _record_key, ...) created by bootstrap.ensure_schema).
 -#}
 {% macro dedupe_latest(relation, key='_record_key') -%}
     select distinct on ({{ key }}) *

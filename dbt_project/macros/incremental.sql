@@ -7,9 +7,10 @@
 
     * `bigmarker`: the conference ids with a raw conference/registration/attendee row loaded at
       or after the model's watermark (`max(_watermark)` of the model's table, index-backed);
-    * `legacy`: whether any Zoom or Calendly raw row was loaded since then. Legacy webinars are
-      the pre-BigMarker Zoom era (bounded, rarely reloaded) and Calendly events are matched to
-      Zoom occurrences by time, so they are re-derived all together;
+    * `legacy`: the Zoom occurrence uuids (legacy webinar ids) with a participant or instance row
+      loaded since then, plus every occurrence whose Calendly registrations may have moved: those
+      within twice the matching tolerance of a changed occurrence's or a changed Calendly event's
+      start (an event matches occurrences within the tolerance of its start);
     * `watermark`: where the next build starts: the latest `_loaded_at` visible now, but no
       later than the start of any transaction still open in this database. `_loaded_at` is
       the load transaction's start time, so a batch that is still being written when this
@@ -63,60 +64,162 @@
 {%- endmacro %}
 
 {#-
-    On a full build: `{'full': true, 'legacy': true}` (everything is derived; the watermark is
-    computed inside the model's own statement). On an incremental build: one query for the
-    conference ids, the legacy flag and the watermark.
+    On a full build: `{'full': true}` (everything is derived; the watermark is computed inside
+    the model's own statement). On an incremental build: ONE query for the conference ids, the
+    legacy occurrence ids and the watermark (see the header), plus, with `held_window`, the
+    webinars whose `is_held` flipped since the model's last build.
+
+    `held_window` (a relation with platform, webinar_id, start_time: `ref('dim_webinars')`) is
+    for models that apply the run's cut-off (`is_held = start_time < as_of`) row by row: a
+    webinar whose start lies between the `as_of` of the model's last build and this one's
+    changes without any raw row changing. The last build's `as_of` is kept in the table's
+    comment (`incremental_as_of_comment()` post-hook), so it travels with the table when
+    publish swaps it between marts and marts_build.
 -#}
-{% macro incremental_scope(upstream=[]) -%}
+{% macro incremental_scope(upstream=[], held_window=none) -%}
+    {%- set previous_as_of = none -%}
     {%- if execute and is_incremental() -%}
-        {#- A table built before this model became incremental has no watermark: rebuild it
-            in full (once) instead of failing the upgrade. -#}
+        {#- A table built before this model became incremental has no watermark (or, with a
+            held window, no as_of comment): rebuild it in full (once) instead of failing. -#}
         {%- set existing = adapter.get_columns_in_relation(this) | map(attribute='name') | list -%}
-        {%- if '_watermark' not in existing -%}
-            {{ log("rebuilding " ~ this ~ " in full: it predates the incremental watermark", info=true) }}
+        {%- if held_window is not none and '_watermark' in existing -%}
+            {%- set previous_as_of = _previous_as_of() -%}
+        {%- endif -%}
+        {%- if '_watermark' not in existing or (held_window is not none and previous_as_of is none) -%}
+            {{ log("rebuilding " ~ this ~ " in full: it predates the incremental state", info=true) }}
             {%- do adapter.drop_relation(adapter.get_relation(
                 database=this.database, schema=this.schema, identifier=this.identifier)) -%}
         {%- endif -%}
     {%- endif -%}
     {%- if not execute or not is_incremental() -%}
-        {{ return({'full': true, 'bigmarker': [], 'legacy': true, 'watermark': none,
+        {{ return({'full': true, 'bigmarker': [], 'legacy': [], 'watermark': none,
                    'watermark_sql': raw_watermark_sql(upstream)}) }}
     {%- endif -%}
     {%- set tables = _scope_tables() -%}
+    {%- set tolerance = "make_interval(mins => 2 * " ~ var('match_tolerance_minutes', 15) ~ ")" -%}
     {%- set query -%}
         with since as (
             select coalesce(max(_watermark), '-infinity') as loaded_from from {{ this }}
+        ),
+
+        bigmarker_changed as (
+            {%- for relation, key in tables.bigmarker %}
+            select {{ key }} as webinar_id from {{ relation }}
+            where _loaded_at >= (select loaded_from from since)
+            {{- " union" if not loop.last }}
+            {%- endfor %}
+        ),
+
+        -- Start times around which the Calendly -> Zoom matching may have changed: changed
+        -- occurrences and (every loaded version of) changed Calendly events.
+        legacy_times as (
+            select {{ to_timestamptz("payload ->> 'start_time'") }} as start_time
+            from {{ _raw('zoom', 'webinar_instances') }}
+            where _loaded_at >= (select loaded_from from since)
+            union
+            select {{ to_timestamptz("payload ->> 'start_time'") }}
+            from {{ _raw('calendly', 'scheduled_events') }}
+            where _record_key in (
+                select _record_key from {{ _raw('calendly', 'scheduled_events') }}
+                where _loaded_at >= (select loaded_from from since)
+                union
+                select _parent_key from {{ _raw('calendly', 'invitees') }}
+                where _loaded_at >= (select loaded_from from since)
+            )
+        ),
+
+        -- A legacy webinar is a Zoom occurrence (instance uuid). In scope: occurrences with
+        -- new participant or instance rows, and every occurrence a changed event or occurrence
+        -- could be (or have been) matched with: an event matches occurrences starting within
+        -- the tolerance of its start, so an occurrence within twice the tolerance of a changed
+        -- start may gain or lose that event's invitees.
+        legacy_changed as (
+            select _parent_key as webinar_id from {{ _raw('zoom', 'participants') }}
+            where _loaded_at >= (select loaded_from from since)
+            union
+            select _record_key from {{ _raw('zoom', 'webinar_instances') }}
+            where _loaded_at >= (select loaded_from from since)
+            union
+            select instances._record_key
+            from {{ _raw('zoom', 'webinar_instances') }} as instances
+            inner join legacy_times
+                on {{ to_timestamptz("instances.payload ->> 'start_time'") }}
+                between legacy_times.start_time - {{ tolerance }}
+                and legacy_times.start_time + {{ tolerance }}
         )
+
+        {%- if held_window is not none %},
+
+        -- Webinars whose `is_held` differs between the last build's as_of and this one's.
+        held_flipped as (
+            select platform, webinar_id from {{ held_window }}
+            where
+                start_time >= least('{{ previous_as_of }}'::timestamptz, {{ as_of_timestamp() }})
+                and start_time < greatest('{{ previous_as_of }}'::timestamptz, {{ as_of_timestamp() }})
+        )
+        {%- endif %}
+
         select
             -- As JSON text: agate would hand a text[] over as one string.
             coalesce((
-                select json_agg(distinct changed.webinar_id order by changed.webinar_id)::text
+                select json_agg(distinct ids.webinar_id order by ids.webinar_id)::text
                 from (
-                    {%- for relation, key in tables.bigmarker %}
-                    select {{ key }} as webinar_id from {{ relation }}
-                    where _loaded_at >= (select loaded_from from since)
-                    {{- " union all" if not loop.last }}
-                    {%- endfor %}
-                ) as changed
-                where changed.webinar_id is not null
+                    select webinar_id from bigmarker_changed
+                    {%- if held_window is not none %}
+                    union select webinar_id from held_flipped where platform = 'bigmarker'
+                    {%- endif %}
+                ) as ids
+                where ids.webinar_id is not null
             ), '[]') as bigmarker_ids,
-            (
-                {%- for relation in tables.legacy %}
-                exists (select from {{ relation }} where _loaded_at >= (select loaded_from from since))
-                {{- " or" if not loop.last }}
-                {%- endfor %}
-            ) as legacy_changed,
+            coalesce((
+                select json_agg(distinct ids.webinar_id order by ids.webinar_id)::text
+                from (
+                    select webinar_id from legacy_changed
+                    {%- if held_window is not none %}
+                    union select webinar_id from held_flipped where platform = 'legacy'
+                    {%- endif %}
+                ) as ids
+                where ids.webinar_id is not null
+            ), '[]') as legacy_ids,
             -- As text with its offset: agate's datetimes may drop the zone.
             ({{ raw_watermark_sql(upstream) }})::text as watermark
     {%- endset -%}
     {%- set row = run_query(query).rows[0] -%}
-    {{ return({
+    {%- set scope = {
         'full': false,
         'bigmarker': fromjson(row[0]),
-        'legacy': row[1],
+        'legacy': fromjson(row[1]),
         'watermark': row[2],
         'watermark_sql': none,
-    }) }}
+    } -%}
+    {{ log(this.identifier ~ ": re-deriving " ~ scope.bigmarker | length ~ " BigMarker and "
+           ~ scope.legacy | length ~ " legacy webinars changed since its last build", info=true) }}
+    {{ return(scope) }}
+{%- endmacro %}
+
+{#- The `as_of` recorded by the model's last build (table comment), or none. -#}
+{% macro _previous_as_of() -%}
+    {%- set row = run_query(
+        "select obj_description('" ~ this ~ "'::regclass, 'pg_class')"
+    ).rows[0] -%}
+    {%- set comment = row[0] -%}
+    {%- if comment and comment.startswith('{') -%}
+        {{ return(fromjson(comment).get('as_of')) }}
+    {%- endif -%}
+    {{ return(none) }}
+{%- endmacro %}
+
+{#- Post-hook of models using `incremental_scope(held_window=...)`: record this build's as_of. -#}
+{% macro incremental_as_of_comment() -%}
+    do $as_of_comment$
+    begin
+        execute format(
+            'comment on table %s is %L',
+            '{{ this }}',
+            json_build_object('as_of', {{ as_of_timestamp() }})::text
+        );
+    end
+    $as_of_comment$
 {%- endmacro %}
 
 {#- `column in ('a', 'b', ...)` for the scope's ids; `false` when there are none. -#}
@@ -132,10 +235,10 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Rows of webinars in scope: the changed conferences, and every legacy webinar if flagged. -#}
+{#- Rows of webinars in scope: the changed conferences and the changed legacy occurrences. -#}
 {% macro in_webinar_scope(scope) -%}
     ((platform = 'bigmarker' and {{ in_ids('webinar_id', scope.bigmarker) }})
-    {%- if scope.legacy %} or platform = 'legacy'{% endif %})
+    or (platform = 'legacy' and {{ in_ids('webinar_id', scope.legacy) }}))
 {%- endmacro %}
 
 {#- The build's watermark as a column value (null when raw is empty). -#}

@@ -63,8 +63,8 @@ legacy as (
         joined_at,
         left_at
     from zoom_participants
-    {%- if not scope.legacy %}
-        where false
+    {%- if is_incremental() %}
+        where {{ in_ids('zoom_instance_uuid', scope.legacy) }}
     {%- endif %}
 
 ),

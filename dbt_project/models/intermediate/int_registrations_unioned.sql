@@ -12,10 +12,19 @@
     )
 }}
 
--- Incremental keyed on webinar (macros/incremental.sql): only conferences with raw rows
--- loaded since the last build are re-derived; legacy webinars all together when Zoom or
--- Calendly data was loaded.
+-- Incremental keyed on webinar (macros/incremental.sql): only the conferences and Zoom
+-- occurrences whose raw rows (or Calendly matches) changed since the last build are re-derived.
 {%- set scope = incremental_scope() %}
+{#- The Calendly events matched to the legacy webinars in scope, as literals: a filter on the
+    invitees' event id reaches the index of raw.calendly_invitees through the staging view's
+    DISTINCT ON (a join would not). -#}
+{%- set legacy_event_ids = [] %}
+{%- if execute and is_incremental() and scope.legacy | length > 0 %}
+    {%- set legacy_event_ids = run_query(
+        "select distinct event_id from " ~ ref('int_calendly_events_matched_to_zoom')
+        ~ " where " ~ in_ids('webinar_id', scope.legacy)
+    ).columns[0].values() | list %}
+{%- endif %}
 
 with
 
@@ -74,7 +83,10 @@ legacy as (
         calendly_invitees.is_active
         and matched_events.webinar_id is not null
         and calendly_invitees.email is not null
-        and {{ 'true' if scope.legacy else 'false' }}
+        {%- if is_incremental() %}
+        and {{ in_ids('calendly_invitees.event_id', legacy_event_ids) }}
+        and {{ in_ids('matched_events.webinar_id', scope.legacy) }}
+        {%- endif %}
 
 ),
 

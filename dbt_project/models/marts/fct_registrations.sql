@@ -1,14 +1,46 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_scope',
+        unique_key=['platform', 'webinar_id'],
+        scope_marker_column='registration_id',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['platform', 'webinar_id']},
+            {'columns': ['_watermark']},
+        ],
+        post_hook="{{ incremental_as_of_comment() }}",
+    )
+}}
+
+-- The one mart that grows with every registration ever made, so it is incremental keyed on
+-- webinar like its inputs (macros/incremental.sql): a build re-derives the webinars whose raw
+-- rows changed since its last build, plus those whose `is_held` flipped between that build's
+-- `as_of` and this one's (held_window). Its incremental base survives publishing: publish
+-- swaps the previous `marts` version back into `marts_build`, and the scope, computed from
+-- that table's own watermark and as_of, covers what changed since then.
+{%- set scope = incremental_scope(
+    upstream=[ref('int_registrations_unioned'), ref('int_attendance_by_person')],
+    held_window=ref('dim_webinars'),
+) %}
+
 with
 
 registrations as (
 
     select * from {{ ref('int_registrations_unioned') }}
+    {%- if is_incremental() %}
+        where {{ in_webinar_scope(scope) }}
+    {%- endif %}
 
 ),
 
 attendance as (
 
     select * from {{ ref('int_attendance_by_person') }}
+    {%- if is_incremental() %}
+        where {{ in_webinar_scope(scope) }}
+    {%- endif %}
 
 ),
 
@@ -50,7 +82,12 @@ final as (
         and attendance.attendee_key is not null as attended,
 
         ----------  timestamps
-        registrations.registered_at
+        registrations.registered_at,
+
+        ----------  load metadata
+        -- Raw-load watermark of the build that (re)wrote the row: the quality gate validates
+        -- the rows written since the published version (webinar_dwh.quality).
+        {{ watermark_literal(scope) }} as _watermark
 
     from registrations
     left join webinars
@@ -63,6 +100,33 @@ final as (
             and registrations.webinar_id = attendance.webinar_id
             and registrations.match_email = attendance.match_email
 
+),
+
+-- One marker row per webinar in scope (none on a full build): its old rows are replaced even
+-- when no new row is left (strategy replace_scope, macros/incremental.sql).
+scope_markers as (
+
+    select distinct
+        null::text as registration_id,
+        webinar_id,
+        platform,
+        null::text as person_key,
+        null::text as registration_source,
+        null::numeric as seconds_attended,
+        null::numeric as minutes_attended,
+        null::boolean as attended,
+        null::timestamptz as registered_at,
+        null::timestamptz as _watermark
+    {% if is_incremental() -%}
+        from {{ this }}
+        where {{ in_webinar_scope(scope) }}
+    {%- else -%}
+        from final
+        where false
+    {%- endif %}
+
 )
 
 select * from final
+union all
+select * from scope_markers

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('calendly', 'invitees')) }}
+    {{ dedupe_latest(source('calendly', 'invitees'), key='_parent_key, _record_key') }}
 
 ),
 
@@ -11,7 +11,9 @@ renamed as (
     select
         ----------  ids
         coalesce({{ uri_id("payload ->> 'uri'") }}, _record_key) as invitee_id,
-        coalesce({{ uri_id("payload ->> 'event'") }}, _parent_key) as event_id,
+        -- The extractor lists invitees per event, so the parent key is the event id (the
+        -- payload's `event` URI ends with it). A plain column: filters on it reach the index.
+        _parent_key as event_id,
 
         ----------  strings
         {{ normalize_email("payload ->> 'email'") }} as email,

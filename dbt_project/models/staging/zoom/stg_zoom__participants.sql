@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('zoom', 'participants')) }}
+    {{ dedupe_latest(source('zoom', 'participants'), key='_parent_key, _record_key') }}
 
 ),
 
