@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import psycopg
 import pytest
 from psycopg import errors, sql
@@ -88,3 +91,56 @@ def test_publish_refuses_clear_email_and_keeps_marts(published: Warehouse) -> No
         assert conn.execute("select webinar_id from marts.dim_webinars").fetchall() == [(1,)]
         assert conn.execute("select to_regclass('marts_build.dim_webinars')").fetchone() != (None,)
         assert_no_clear_email_columns(conn)  # what BI sees is clean
+
+
+def test_value_scan_of_an_incremental_mart_reads_the_rows_changed_since_its_published_version(
+    warehouse: Warehouse,
+) -> None:
+    """Rows older than the published watermark were scanned when they were published."""
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        conn.execute(
+            "create table marts.fct_registrations as select 'clean'::text as contact, "
+            "timestamptz '2026-11-24 05:00+00' as _watermark"
+        )
+        conn.execute(
+            "create table marts_build.fct_registrations as select * from (values "
+            "('old@example.com', timestamptz '2026-11-23 05:00+00'), "
+            "('clean', timestamptz '2026-11-24 05:00+00'), "
+            "('clean', timestamptz '2026-11-25 05:00+00')) as v (contact, _watermark)"
+        )
+
+        def flagged(**kwargs: str) -> list[str]:
+            return find_clear_email_columns(conn, schema="marts_build", **kwargs)
+
+        assert flagged(published_schema="marts") == []
+        assert flagged() == [
+            "marts_build.fct_registrations.contact: holds values shaped like e-mail addresses"
+        ]
+        # a row (re)written at the published watermark or later is in scope
+        conn.execute(
+            "update marts_build.fct_registrations set contact = 'new@example.com' "
+            "where _watermark = '2026-11-24 05:00+00'"
+        )
+        assert flagged(published_schema="marts") == flagged()
+        # no watermark in the published version (or none published): every row
+        conn.execute("update marts_build.fct_registrations set contact = 'clean' where contact like 'new%'")
+        conn.execute("alter table marts.fct_registrations drop column _watermark")
+        assert flagged(published_schema="marts") == flagged() != []
+
+
+def test_value_scan_reads_a_sample_of_a_large_table(
+    warehouse: Warehouse, caplog: pytest.LogCaptureFixture
+) -> None:
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        # never analysed (reltuples = -1): the scan analyses it to size the sample
+        conn.execute(
+            "create table marts_build.big as select g as id, 'p' || g || '@example.com' as contact, "
+            "'title ' || g as title from generate_series(1, 300000) as g"
+        )
+        with caplog.at_level(logging.INFO, logger="webinar_dwh.warehouse.publish"):
+            flagged = find_clear_email_columns(conn, schema="marts_build", published_schema="marts")
+    assert flagged == ["marts_build.big.contact: holds values shaped like e-mail addresses"]
+    (line,) = [r.getMessage() for r in caplog.records if "marts_build.big" in r.getMessage()]
+    match = re.search(r": ([\d,]+) rows \(a [\d.]+% sample of about", line)
+    assert match, line
+    assert 50_000 < int(match.group(1).replace(",", "")) < 150_000, line

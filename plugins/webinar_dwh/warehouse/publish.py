@@ -1,26 +1,40 @@
-"""Publish the validated marts: swap them from ``marts_build`` into ``marts`` atomically.
+"""Publish the validated marts: swap them between ``marts_build`` and ``marts`` atomically.
 
-dbt builds the marts into ``marts_build`` (tables, see ``dbt_project.yml``); Great Expectations
-validates them there; :func:`publish_marts` then, in **one transaction**,
+dbt builds the marts into ``marts_build`` (tables, see ``dbt_project.yml``; an incremental mart
+builds on the version already there); Great Expectations validates them there;
+:func:`publish_marts` then, in **one transaction**,
 
-1. locks the new relations in ``marts_build`` and checks them for clear-text e-mail columns;
+1. locks the new relations in ``marts_build`` and checks them for clear-text e-mail columns
+   (every column name; the values of the rows changed since the published version, or of a
+   sample of a large table — see :func:`find_clear_email_columns`);
 2. counts their rows;
 3. takes ``ACCESS EXCLUSIVE`` locks on the current ``marts`` relations of the same names, all in
-   one ``LOCK`` statement, waiting at most ``lock_timeout_s`` for BI queries to finish;
-4. drops the old relations and moves the new ones with ``ALTER … SET SCHEMA marts``;
-5. grants ``SELECT`` to ``bi_reader`` and records a ``meta.publications`` row.
+   one ``LOCK`` statement, waiting at most ``lock_timeout_s`` for BI queries to finish, and
+   refuses if a view or foreign key outside the published set depends on one of them;
+4. swaps each pair with ``ALTER … SET SCHEMA``: the old ``marts.X`` moves into a scratch schema,
+   the new ``marts_build.X`` into ``marts``, then the old one on into ``marts_build``. The
+   scratch schema is created and dropped inside the transaction, so nobody ever sees it.
+   Relations new to ``marts`` just move;
+5. grants ``SELECT`` on the new relations to ``bi_reader``, revokes every privilege of
+   ``bi_reader`` and ``PUBLIC`` on the old ones (``marts_build`` is private), and records a
+   ``meta.publications`` row.
 
 Readers never see a half-updated ``marts``: until the commit they read the old relations
 (their queries hold ``ACCESS SHARE`` locks, which the swap waits for); after it, the new ones. A
 query that arrives during the swap waits for the lock and then reads the new relation by name.
 Nothing is ever missing from ``marts`` in between. Moving is a catalog-only operation, so the
 exclusive lock lasts milliseconds whatever the mart size. If publish is not called (a failed
-quality gate), ``marts`` stays exactly as it was.
+quality gate) or fails, ``marts`` and ``marts_build`` stay exactly as they were.
 
-The published relations leave ``marts_build`` (dbt rebuilds it on the next run). Relations in
-``marts`` that are not being published are left alone. Views and materialized views are
-supported too, but dbt builds the marts as tables, which is what makes them snapshot-consistent:
-a view would read the layers below it live.
+Why a swap instead of dropping the old version: an incremental dbt model (``fct_registrations``)
+builds on its own table in ``marts_build``; after a publish that table is the version that was
+published before, and its ``_watermark`` column tells the next build what changed since. Marts
+that dbt rebuilds in full simply replace the old version there. Indexes, constraints and row
+types travel with their table and keep their names: each move lands in a schema that the
+same-named twin has just left, so identically named indexes of the old and the new version
+cannot clash. Relations in ``marts`` that are not being published are left alone. Views and
+materialized views are supported too, but dbt builds the marts as tables, which is what makes
+them snapshot-consistent: a view would read the layers below it live.
 """
 
 from __future__ import annotations
@@ -28,7 +42,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import asdict, dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import psycopg
 from psycopg import errors, sql
@@ -47,6 +61,20 @@ log = logging.getLogger(__name__)
 DEFAULT_LOCK_TIMEOUT_S: Final = 10.0
 """How long publish waits for BI queries holding locks on the old marts before giving up."""
 
+WATERMARK_COLUMN: Final = "_watermark"
+"""Column of an incremental mart: the raw-load watermark of the build that (re)wrote the row."""
+
+VALUE_SCAN_SAMPLE_ABOVE: Final = 200_000
+"""Rows (``pg_class.reltuples``) above which the e-mail value scan reads a sample of a table."""
+
+VALUE_SCAN_SAMPLE_ROWS: Final = 100_000
+"""Rows the e-mail value scan's sample aims at (``TABLESAMPLE SYSTEM``, whole pages)."""
+
+# The scratch schema of the swap; it exists only inside publish's transaction.
+_SWAP_SCHEMA: Final = "marts_publish_swap"
+# Seed of the value scan's sample: a rerun scans the same pages of the same table.
+_SAMPLE_SEED: Final = 20_240_101
+
 # dbt's transient relations (a failed or running table materialisation) are never published.
 _DBT_TRANSIENT_SUFFIXES: Final = ("__dbt_tmp", "__dbt_backup")
 
@@ -56,8 +84,6 @@ _RELKIND_KEYWORD: Final = {
     "v": "view",
     "m": "materialized view",
 }
-# Drop order: views may depend on materialized views and tables, not the other way round.
-_DROP_ORDER: Final = {"v": 0, "m": 1, "r": 2, "p": 2}
 
 # Whole-value e-mail shape; values merely containing an address somewhere are not flagged.
 _EMAIL_VALUE_REGEX: Final = r"^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$"
@@ -96,6 +122,15 @@ class PublicationResult:
         return asdict(self)
 
 
+class _Relation(NamedTuple):
+    oid: int
+    relkind: str
+
+    @property
+    def keyword(self) -> sql.SQL:
+        return sql.SQL(_RELKIND_KEYWORD[self.relkind])
+
+
 def publish_marts(
     conn: psycopg.Connection,
     tables: list[str] | None = None,
@@ -104,7 +139,7 @@ def publish_marts(
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     scan_values_for_emails: bool = True,
 ) -> PublicationResult:
-    """Swap marts from ``marts_build`` into ``marts`` in one transaction and commit.
+    """Swap marts from ``marts_build`` into ``marts`` (and the old ones back) in one transaction.
 
     Args:
         conn: connection as ``dwh_owner`` (or a role that may ``SET ROLE dwh_owner``), not
@@ -114,17 +149,21 @@ def publish_marts(
         dag_run_id: stored in ``meta.publications``.
         lock_timeout_s: how long to wait for locks held by BI queries on the old marts (and by
             anything on ``marts_build``) before failing; the wait happens before any change.
-        scan_values_for_emails: also scan the text columns of the new relations for values
-            shaped like an e-mail address (one pass per relation); names are always checked.
+        scan_values_for_emails: also scan text values of the new relations for e-mail shapes:
+            of a relation with a ``_watermark`` column whose published version has one too, the
+            rows written since that version; of another table above
+            :data:`VALUE_SCAN_SAMPLE_ABOVE` rows, a sample; else every row. Column names are
+            always checked.
 
     Returns:
         The publication: id, time, relations and their row counts.
 
     Raises:
         PublishError: nothing to publish, a named relation is missing from ``marts_build``,
-            the locks could not be taken within ``lock_timeout_s``, or another relation in
-            ``marts`` depends on one being replaced. ``marts`` is unchanged.
-        PiiExposureError: a new relation carries clear-text e-mails. ``marts`` is unchanged.
+            the locks could not be taken within ``lock_timeout_s``, another relation depends
+            on one being replaced, or a name clashes with a relation that is not being
+            published. ``marts`` and ``marts_build`` are unchanged.
+        PiiExposureError: a new relation carries clear-text e-mails. Nothing is changed.
     """
     started = time.perf_counter()
     if conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
@@ -133,35 +172,24 @@ def publish_marts(
         raise ValueError("lock_timeout_s must be > 0")
     with conn.transaction():
         use_owner_role(conn)
-        conn.execute(
-            "select set_config('lock_timeout', %s, true)", (f"{round(lock_timeout_s * 1000)}ms",)
-        )
+        conn.execute("select set_config('lock_timeout', %s, true)", (f"{round(lock_timeout_s * 1000)}ms",))
         new = _relations(conn, MARTS_BUILD_SCHEMA)
         names = _select(new, tables)
         _lock(conn, MARTS_BUILD_SCHEMA, names, lock_timeout_s)
         assert_no_clear_email_columns(
-            conn, schema=MARTS_BUILD_SCHEMA, tables=names, scan_values=scan_values_for_emails
+            conn,
+            schema=MARTS_BUILD_SCHEMA,
+            tables=names,
+            scan_values=scan_values_for_emails,
+            published_schema=MARTS_SCHEMA,
         )
         counts = {name: _count(conn, name, new[name]) for name in names}
 
         old = _relations(conn, MARTS_SCHEMA)
         replaced = [name for name in names if name in old]
         _lock(conn, MARTS_SCHEMA, replaced, lock_timeout_s)
-        for name in sorted(replaced, key=lambda n: _DROP_ORDER[old[n]]):
-            _drop(conn, name, old[name])
-        for name in names:
-            conn.execute(
-                sql.SQL("alter {kind} {rel} set schema {marts}").format(
-                    kind=sql.SQL(_RELKIND_KEYWORD[new[name]]),
-                    rel=sql.Identifier(MARTS_BUILD_SCHEMA, name),
-                    marts=sql.Identifier(MARTS_SCHEMA),
-                )
-            )
-            conn.execute(
-                sql.SQL("grant select on {} to {}").format(
-                    sql.Identifier(MARTS_SCHEMA, name), sql.Identifier(BI_ROLE)
-                )
-            )
+        _refuse_outside_dependents(conn, {name: old[name] for name in replaced})
+        _swap(conn, names, new=new, old=old)
         row = conn.execute(
             sql.SQL(
                 "insert into {} (dag_run_id, tables, row_counts) values (%s, %s, %s) "
@@ -177,7 +205,14 @@ def publish_marts(
         row_counts=counts,
         seconds=round(time.perf_counter() - started, 3),
     )
-    log.info("published %d marts (%s) in %.2fs", len(names), ", ".join(names), result.seconds)
+    log.info(
+        "published %d marts (%s) in %.2fs; the %d replaced version(s) moved back to %s",
+        len(names),
+        ", ".join(names),
+        result.seconds,
+        len(replaced),
+        MARTS_BUILD_SCHEMA,
+    )
     return result
 
 
@@ -187,6 +222,7 @@ def find_clear_email_columns(
     schema: str = MARTS_SCHEMA,
     tables: list[str] | None = None,
     scan_values: bool = True,
+    published_schema: str | None = None,
 ) -> list[str]:
     """Columns that (may) hold clear-text e-mail addresses, as ``"schema.table.column: why"``.
 
@@ -194,11 +230,28 @@ def find_clear_email_columns(
     does not say it is a hash (``hash``, ``hmac``, ``sha``, ``digest``, ``key``), or — with
     ``scan_values`` — when it is a text column holding a value shaped like an e-mail address.
 
+    The value scan reads, per relation (one query each), so that its cost does not grow with
+    the history a mart holds:
+
+    * the rows with ``_watermark >= max(_watermark)`` of its published version, when it has a
+      ``_watermark`` column and ``published_schema`` holds a relation of the same name with one
+      (an incremental mart: the rows (re)written since that version; older rows were scanned
+      when they were published);
+    * else, for a table or materialized view of more than :data:`VALUE_SCAN_SAMPLE_ABOVE` rows
+      (``pg_class.reltuples``; a never analysed table is analysed first), a
+      ``TABLESAMPLE SYSTEM … REPEATABLE`` sample of about :data:`VALUE_SCAN_SAMPLE_ROWS` rows.
+      A column filled with e-mails (a wrong column mapped) shows in any sample; a few stray
+      values in a large full-refresh mart may not;
+    * else every row.
+
     Args:
-        conn: any connection that can read ``schema``.
+        conn: any connection that can read ``schema`` (and ``published_schema``).
         schema: schema to inspect.
         tables: restrict to these relations (default: all tables and views of ``schema``).
-        scan_values: also scan text columns' values (one pass over each relation).
+        scan_values: also scan text columns' values (see above).
+        published_schema: where the published versions of ``schema``'s relations live
+            (publish passes ``marts`` when checking ``marts_build``); ``None`` scans without
+            the watermark scope.
     """
     rows = conn.execute(
         """
@@ -226,16 +279,7 @@ def find_clear_email_columns(
             text_columns.setdefault(table, []).append(column)
     if scan_values:
         for table, columns in text_columns.items():
-            checks = sql.SQL(", ").join(
-                sql.SQL("coalesce(bool_or({c} ~ {rx}), false)").format(
-                    c=sql.Identifier(c), rx=sql.Literal(_EMAIL_VALUE_REGEX)
-                )
-                for c in columns
-            )
-            hits = conn.execute(
-                sql.SQL("select {} from {}").format(checks, sql.Identifier(schema, table))
-            ).fetchone()
-            assert hits is not None
+            hits = _scan_values(conn, schema, table, columns, published_schema)
             flagged.extend(
                 f"{schema}.{table}.{c}: holds values shaped like e-mail addresses"
                 for c, hit in zip(columns, hits, strict=True)
@@ -250,13 +294,16 @@ def assert_no_clear_email_columns(
     schema: str = MARTS_SCHEMA,
     tables: list[str] | None = None,
     scan_values: bool = True,
+    published_schema: str | None = None,
 ) -> None:
     """Raise if any column of ``schema`` (may) hold clear-text e-mails (see :func:`find_clear_email_columns`).
 
     Raises:
         PiiExposureError: listing every flagged column (names only, never the values).
     """
-    flagged = find_clear_email_columns(conn, schema=schema, tables=tables, scan_values=scan_values)
+    flagged = find_clear_email_columns(
+        conn, schema=schema, tables=tables, scan_values=scan_values, published_schema=published_schema
+    )
     if flagged:
         raise PiiExposureError(
             "clear-text e-mail in marts (hash it with the PII key instead): " + "; ".join(flagged)
@@ -266,17 +313,17 @@ def assert_no_clear_email_columns(
 # --------------------------------------------------------------------------- internals
 
 
-def _relations(conn: psycopg.Connection, schema: str) -> dict[str, str]:
-    """``name -> relkind`` of the tables, views and materialized views in ``schema``."""
+def _relations(conn: psycopg.Connection, schema: str) -> dict[str, _Relation]:
+    """``name -> (oid, relkind)`` of the tables, views and materialized views in ``schema``."""
     rows = conn.execute(
-        "select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "select c.relname, c.oid, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace "
         "where n.nspname = %s and c.relkind in ('r', 'p', 'v', 'm') and not c.relispartition",
         (schema,),
     ).fetchall()
-    return dict(rows)
+    return {name: _Relation(oid, relkind) for name, oid, relkind in rows}
 
 
-def _select(available: dict[str, str], tables: list[str] | None) -> list[str]:
+def _select(available: dict[str, _Relation], tables: list[str] | None) -> list[str]:
     if tables is None:
         names = sorted(n for n in available if not n.endswith(_DBT_TRANSIENT_SUFFIXES))
         if not names:
@@ -307,8 +354,8 @@ def _lock(conn: psycopg.Connection, schema: str, names: list[str], lock_timeout_
         ) from None
 
 
-def _count(conn: psycopg.Connection, name: str, relkind: str) -> int | None:
-    if relkind == "v":
+def _count(conn: psycopg.Connection, name: str, relation: _Relation) -> int | None:
+    if relation.relkind == "v":
         return None  # counting a view would run it; it has no rows of its own
     row = conn.execute(
         sql.SQL("select count(*) from {}").format(sql.Identifier(MARTS_BUILD_SCHEMA, name))
@@ -317,17 +364,174 @@ def _count(conn: psycopg.Connection, name: str, relkind: str) -> int | None:
     return int(row[0])
 
 
-def _drop(conn: psycopg.Connection, name: str, relkind: str) -> None:
+def _refuse_outside_dependents(conn: psycopg.Connection, replaced: dict[str, _Relation]) -> None:
+    """Refuse when a view or foreign key outside the swapped set depends on an old mart.
+
+    It would keep pointing at the old relation, which moves to ``marts_build`` (a view there
+    would silently serve the previous version to BI); dropping the old version used to fail
+    on such objects for the same reason.
+    """
+    if not replaced:
+        return
+    oids = [r.oid for r in replaced.values()]
+    rows = conn.execute(
+        """
+        select ref.relname, dependent.oid::regclass::text
+        from pg_depend as d
+        join pg_rewrite as r on r.oid = d.objid
+        join pg_class as dependent on dependent.oid = r.ev_class
+        join pg_class as ref on ref.oid = d.refobjid
+        where d.classid = 'pg_rewrite'::regclass and d.refclassid = 'pg_class'::regclass
+          and d.refobjid = any(%(oids)s) and dependent.oid <> all(%(oids)s)
+        union
+        select ref.relname, c.conrelid::regclass::text || ' (foreign key ' || c.conname || ')'
+        from pg_constraint as c
+        join pg_class as ref on ref.oid = c.confrelid
+        where c.contype = 'f' and c.confrelid = any(%(oids)s) and c.conrelid <> all(%(oids)s)
+        order by 1, 2
+        """,
+        {"oids": oids},
+    ).fetchall()
+    if rows:
+        name = rows[0][0]
+        dependents = ", ".join(sorted({dependent for ref, dependent in rows if ref == name}))
+        raise PublishError(
+            f"cannot replace {MARTS_SCHEMA}.{name}: other objects depend on it ({dependents}); "
+            f"publish them together or drop them"
+        )
+
+
+def _swap(
+    conn: psycopg.Connection, names: list[str], *, new: dict[str, _Relation], old: dict[str, _Relation]
+) -> None:
+    """Move ``names`` from ``marts_build`` into ``marts`` and their old versions the other way.
+
+    Three rounds of ``SET SCHEMA`` through a scratch schema, each relation landing where its
+    twin (and the twin's indexes, constraints and row type, which bear the same names) has
+    already left. Any other name clash raises :class:`PublishError`; the caller's transaction
+    then rolls everything back.
+    """
+    replaced = [name for name in names if name in old]
+    scratch = sql.Identifier(_SWAP_SCHEMA)
+    if replaced:
+        try:
+            with conn.transaction():
+                conn.execute(sql.SQL("create schema {}").format(scratch))
+        except (errors.DuplicateSchema, errors.InsufficientPrivilege) as exc:
+            raise PublishError(
+                f"cannot create the scratch schema {_SWAP_SCHEMA} of the swap: "
+                f"{exc.diag.message_primary} (nothing was changed)"
+            ) from None
+    for name in replaced:
+        _move(conn, old[name], MARTS_SCHEMA, name, _SWAP_SCHEMA)
+    for name in names:
+        _move(conn, new[name], MARTS_BUILD_SCHEMA, name, MARTS_SCHEMA)
+        conn.execute(
+            sql.SQL("grant select on {} to {}").format(
+                sql.Identifier(MARTS_SCHEMA, name), sql.Identifier(BI_ROLE)
+            )
+        )
+    for name in replaced:
+        _move(conn, old[name], _SWAP_SCHEMA, name, MARTS_BUILD_SCHEMA)
+        conn.execute(
+            sql.SQL("revoke all on {} from public, {}").format(
+                sql.Identifier(MARTS_BUILD_SCHEMA, name), sql.Identifier(BI_ROLE)
+            )
+        )
+    if replaced:
+        conn.execute(sql.SQL("drop schema {}").format(scratch))  # empty again: no cascade
+
+
+def _move(conn: psycopg.Connection, relation: _Relation, source: str, name: str, target: str) -> None:
     try:
         with conn.transaction():
             conn.execute(
-                sql.SQL("drop {kind} {rel}").format(
-                    kind=sql.SQL(_RELKIND_KEYWORD[relkind]), rel=sql.Identifier(MARTS_SCHEMA, name)
+                sql.SQL("alter {kind} {rel} set schema {target}").format(
+                    kind=relation.keyword,
+                    rel=sql.Identifier(source, name),
+                    target=sql.Identifier(target),
                 )
             )
-    except errors.DependentObjectsStillExist as exc:
-        detail = exc.diag.message_detail or ""
+    except (errors.DuplicateTable, errors.DuplicateObject) as exc:
         raise PublishError(
-            f"cannot replace {MARTS_SCHEMA}.{name}: other objects depend on it ({detail.strip()}); "
-            f"publish them together or drop them"
+            f"cannot move {source}.{name} into {target}: {exc.diag.message_primary} (an index, "
+            f"constraint or type of another relation there has the same name; nothing was changed)"
         ) from None
+
+
+def _scan_values(
+    conn: psycopg.Connection, schema: str, table: str, columns: list[str], published_schema: str | None
+) -> tuple[bool, ...]:
+    """Per column of ``columns``: does a value in the scanned rows look like an e-mail?"""
+    source, params, scope = _value_scan_source(conn, schema, table, published_schema)
+    checks = sql.SQL(", ").join(
+        sql.SQL("coalesce(bool_or({c} ~ {rx}), false)").format(
+            c=sql.Identifier(c), rx=sql.Literal(_EMAIL_VALUE_REGEX)
+        )
+        for c in columns
+    )
+    row = conn.execute(sql.SQL("select count(*), {} from {}").format(checks, source), params).fetchone()
+    assert row is not None
+    log.info("e-mail value scan of %s.%s: %s rows (%s)", schema, table, f"{row[0]:,}", scope)
+    return tuple(row[1:])
+
+
+def _value_scan_source(
+    conn: psycopg.Connection, schema: str, table: str, published_schema: str | None
+) -> tuple[sql.Composable, tuple[Any, ...], str]:
+    """The FROM clause (with its parameters) of the value scan and a description of its scope."""
+    rel = sql.Identifier(schema, table)
+    if published_schema is not None and published_schema != schema:
+        row = conn.execute(
+            """
+            select count(*) = 2 from pg_attribute as a
+            join pg_class as c on c.oid = a.attrelid
+            join pg_namespace as n on n.oid = c.relnamespace
+            where c.relname = %s and n.nspname in (%s, %s) and a.attname = %s and not a.attisdropped
+            """,
+            (table, schema, published_schema, WATERMARK_COLUMN),
+        ).fetchone()
+        if row == (True,):
+            published = sql.Identifier(published_schema, table)
+            column = sql.Identifier(WATERMARK_COLUMN)
+            # A bind parameter rather than a subquery: the planner then sees the value and
+            # reads the few changed rows through the mart's index on the column.
+            latest = conn.execute(sql.SQL("select max({}) from {}").format(column, published)).fetchone()
+            assert latest is not None
+            if latest[0] is not None:
+                return (
+                    sql.SQL("{} where {} >= %s").format(rel, column),
+                    (latest[0],),
+                    f"the rows changed since {published_schema}.{table}: "
+                    f"{WATERMARK_COLUMN} >= {latest[0].isoformat()}",
+                )
+    relkind, estimate = _row_estimate(conn, schema, table)
+    if relkind in ("r", "m") and estimate > VALUE_SCAN_SAMPLE_ABOVE:
+        percent = round(100 * VALUE_SCAN_SAMPLE_ROWS / estimate, 4)
+        return (
+            sql.SQL("{} tablesample system ({}) repeatable ({})").format(
+                rel, sql.Literal(percent), sql.Literal(_SAMPLE_SEED)
+            ),
+            (),
+            f"a {percent:g}% sample of about {estimate:,.0f} rows",
+        )
+    return rel, (), "every row"
+
+
+def _row_estimate(conn: psycopg.Connection, schema: str, table: str) -> tuple[str, float]:
+    """``(relkind, reltuples)``; a table never analysed (``reltuples = -1``) is analysed first."""
+    query = (
+        "select c.relkind, c.reltuples from pg_class c join pg_namespace n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s"
+    )
+    row = conn.execute(query, (schema, table)).fetchone()
+    assert row is not None
+    relkind, reltuples = row
+    if relkind in ("r", "m") and reltuples < 0:
+        # ANALYZE reads a fixed-size sample (300 x default_statistics_target rows); a role that
+        # does not own the table gets a warning and the estimate stays unknown (full scan).
+        conn.execute(sql.SQL("analyze {}").format(sql.Identifier(schema, table)))
+        row = conn.execute(query, (schema, table)).fetchone()
+        assert row is not None
+        relkind, reltuples = row
+    return relkind, float(reltuples)
