@@ -67,7 +67,7 @@ join (values
 create table marts_build.fct_registrations (
     registration_id text, webinar_id text, platform text, person_key text,
     registration_source text, seconds_attended numeric, minutes_attended numeric, attended boolean,
-    registered_at timestamptz
+    registered_at timestamptz, _watermark timestamptz
 );
 
 create table marts_build.attendance_by_course_language as
@@ -86,6 +86,12 @@ select webinar_date, platform, course, language,
        sum(total_minutes) as total_minutes
 from marts_build.webinar_attendance where is_held group by 1, 2, 3, 4;
 """
+
+#: ``fct_registrations._watermark`` of each platform's rows: the build that last (re)wrote them.
+#: A published version with :data:`PUBLISHED_WATERMARK` puts the legacy rows (5 of 11) in the
+#: incremental scope and leaves the BigMarker ones out.
+WATERMARKS = {"bigmarker": "2026-11-23 05:00:00+00", "legacy": "2026-11-25 05:00:00+00"}
+PUBLISHED_WATERMARK = "2026-11-24 05:00:00+00"
 
 REGISTRATIONS = [
     # platform, webinar_id, e-mail, attended, minutes_attended
@@ -109,10 +115,22 @@ def load_marts(dsn: str) -> None:
         conn.execute(MARTS_DDL)
         with conn.cursor() as cur:
             cur.executemany(
-                "insert into marts_build.fct_registrations values "
-                "(md5(%s || %s || %s), %s, %s, %s, %s, %s * 60, %s, %s, timestamptz '2026-09-15 10:00+00')",
+                "insert into marts_build.fct_registrations values (md5(%s || %s || %s), %s, %s, %s, %s, "
+                "%s * 60, %s, %s, timestamptz '2026-09-15 10:00+00', %s::timestamptz)",
                 [
-                    (p, w, k, w, p, k, "bigmarker" if p == "bigmarker" else "calendly", m, m, a)
+                    (
+                        p,
+                        w,
+                        k,
+                        w,
+                        p,
+                        k,
+                        "bigmarker" if p == "bigmarker" else "calendly",
+                        m,
+                        m,
+                        a,
+                        WATERMARKS[p],
+                    )
                     for p, w, e, a, m in REGISTRATIONS
                     for k in [person_key(e)]
                 ],
@@ -124,6 +142,27 @@ def marts_db(fresh_db: str) -> str:
     """DSN of a fresh database whose ``marts_build`` holds small, valid marts."""
     load_marts(fresh_db)
     return fresh_db
+
+
+def publish_registrations(dsn: str, watermark: str | None = PUBLISHED_WATERMARK) -> None:
+    """A published ``marts.fct_registrations`` built with watermark ``watermark`` (``None``: a
+    published version that predates the column)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("drop table if exists marts.fct_registrations")
+        conn.execute("create table marts.fct_registrations as select * from marts_build.fct_registrations")
+        if watermark is None:
+            conn.execute("alter table marts.fct_registrations drop column _watermark")
+        else:
+            conn.execute("update marts.fct_registrations set _watermark = %s", (watermark,))
+
+
+@pytest.fixture
+def published_db(marts_db: str) -> str:
+    """:func:`marts_db` plus a published ``fct_registrations`` (latest watermark
+    :data:`PUBLISHED_WATERMARK`): the legacy registrations are the rows changed since."""
+    publish_registrations(marts_db)
+    return marts_db
 
 
 @pytest.fixture

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from webinar_dwh.quality import MARTS, FailedExpectation, Severity, build_suites, to_sqlalchemy_url
-from webinar_dwh.quality.suites import Check, MartSpec, checks_for, latest_plausible_date
+from webinar_dwh.quality import (
+    MARTS,
+    FailedExpectation,
+    Severity,
+    build_suite,
+    build_suites,
+    to_sqlalchemy_url,
+)
+from webinar_dwh.quality.suites import Check, MartSpec, SuitePart, checks_for, latest_plausible_date
 
 pytestmark = pytest.mark.unit
 
@@ -140,3 +147,37 @@ def test_unknown_mart_is_rejected_before_connecting() -> None:
 
     with pytest.raises(ValueError, match="unknown mart"):
         validate_marts("postgresql://u@127.0.0.1:1/x", run_date=dt.date(2026, 11, 25), tables=["nope"])
+
+
+def test_only_fct_registrations_is_incremental_and_its_watermark_is_the_last_column() -> None:
+    assert {n: s.incremental_column for n, s in MARTS.items() if s.incremental_column} == {
+        "fct_registrations": "_watermark"
+    }
+    assert MARTS["fct_registrations"].columns[-1] == "_watermark"
+    with pytest.raises(ValueError, match=r"\['_wm'\]"):
+        MartSpec(name="t", columns=("a",), key=("a",), incremental_column="_wm")
+
+
+def test_an_incremental_mart_splits_into_whole_table_and_row_level_suites() -> None:
+    whole = checks_for("fct_registrations", SuitePart.WHOLE_TABLE)
+    rows = checks_for("fct_registrations", SuitePart.ROWS)
+
+    assert {c.expectation for c in whole} == {
+        "ExpectTableColumnsToMatchSet",  # present (blocking) and exact (warn)
+        "UnexpectedRowsExpectation",  # PII column names, _watermark never null
+        "ExpectTableRowCountToBeBetween",  # a quiet day changes no row: never on the scope
+    }
+    assert len(whole) == 5
+    assert "ExpectCompoundColumnsToBeUnique" in {c.expectation for c in rows}
+    assert not any(c.whole_table for c in rows)
+    everything = checks_for("fct_registrations")
+    assert len(whole) + len(rows) == len(everything) and all(c in everything for c in whole + rows)
+    suites = {
+        part: build_suite("fct_registrations", run_date=dt.date(2026, 11, 25), part=part).name
+        for part in SuitePart
+    }
+    assert suites == {
+        SuitePart.ALL: "fct_registrations",
+        SuitePart.WHOLE_TABLE: "fct_registrations.whole_table",
+        SuitePart.ROWS: "fct_registrations.changed_rows",
+    }

@@ -14,6 +14,16 @@ A typical Airflow task::
         report.raise_for_blocking()
         return report.to_dict()  # small: fits an XCom
 
+An incremental mart (``MartSpec.incremental_column``: ``fct_registrations._watermark``) whose
+published version (``marts.<name>``) exists and has that column is validated in two parts:
+its whole-table checks (columns, PII column names, rows present, watermark never null) on the
+table, its row-level checks on a GX query asset selecting only the rows with
+``_watermark >= max(_watermark)`` of the published version — every row (re)written since the
+version BI sees. That stays right after a failed gate: the next run's scope still starts at the
+last *published* version, so it re-validates whatever the failed build wrote. Otherwise (first
+run, no published version, one without the column) the whole table is validated. The report
+says which scope each mart was validated on.
+
 GX runs in an ephemeral (in-memory) context created per call; GX and SQLAlchemy are imported only
 inside :func:`validate_marts` (importing GX costs ~6 s), so importing this module is cheap. The
 DSN's password never reaches a log line, an exception message or the report.
@@ -31,7 +41,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from webinar_dwh.quality.suites import MARTS, Severity, build_suite
+from webinar_dwh.quality.suites import MARTS, Severity, SuitePart, build_suite
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -41,6 +51,7 @@ __all__ = [
     "QualityGateFailed",
     "TableResult",
     "ValidationReport",
+    "ValidationScope",
     "to_sqlalchemy_url",
     "validate_marts",
 ]
@@ -95,6 +106,8 @@ class FailedExpectation:
         unexpected_examples: a few distinct offending values (tuples for multi-column checks);
             empty when the check withholds values that may be PII.
         details: extra text (missing/unexpected columns, an evaluation error).
+        scoped: the expectation read only the rows changed since the published version
+            (``element_count`` counts those).
     """
 
     table: str
@@ -109,6 +122,7 @@ class FailedExpectation:
     unexpected_percent: float | None = None
     unexpected_examples: tuple[Any, ...] = ()
     details: str | None = None
+    scoped: bool = False
 
     def describe(self) -> str:
         """One line for the on-call person, e.g.
@@ -134,7 +148,8 @@ class FailedExpectation:
             if self.unexpected_examples:
                 text += ", e.g. " + "; ".join(self._example(v) for v in self.unexpected_examples)
             if self.element_count is not None and self.unexpected_percent is not None:
-                text += f" ({self.unexpected_percent:.1f}% of {self.element_count} rows)"
+                rows = "changed rows" if self.scoped else "rows"
+                text += f" ({self.unexpected_percent:.1f}% of {self.element_count} {rows})"
             return text
         if self.expectation_type == "unexpected_rows_expectation":
             return f"{self.observed_value} found"
@@ -155,7 +170,45 @@ class FailedExpectation:
             "unexpected_count": self.unexpected_count,
             "observed_value": _jsonable(self.observed_value),
             "unexpected_examples": [_jsonable(v) for v in self.unexpected_examples],
+            "scoped": self.scoped,
             "message": self.describe(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationScope:
+    """The rows a mart's row-level expectations read.
+
+    Attributes:
+        column: the incremental column the scope filters on; ``None``: the whole table.
+        since: ``max(column)`` of the published version, ISO 8601 (rows ``>=`` it are in scope).
+        rows: rows in the scope.
+    """
+
+    column: str | None = None
+    since: str | None = None
+    rows: int | None = None
+
+    @property
+    def whole_table(self) -> bool:
+        """True when every row was validated."""
+        return self.column is None
+
+    def describe(self) -> str:
+        """``whole table`` or ``12,345 rows changed since the published version (_watermark >= …)``."""
+        if self.column is None:
+            return "whole table"
+        return f"{self.rows or 0:,} rows changed since the published version ({self.column} >= {self.since})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form."""
+        if self.column is None:
+            return {"rows": "whole_table"}
+        return {
+            "rows": "changed_since_published",
+            "column": self.column,
+            "since": self.since,
+            "count": self.rows,
         }
 
 
@@ -170,12 +223,14 @@ class TableResult:
             (optional mart absent).
         evaluated: number of expectations run.
         failures: failed expectations, blocking first, in suite order.
+        scope: the rows the row-level expectations read.
     """
 
     table: str
     status: str
     evaluated: int = 0
     failures: list[FailedExpectation] = field(default_factory=list)
+    scope: ValidationScope = field(default_factory=ValidationScope)
 
     @property
     def success(self) -> bool:
@@ -235,7 +290,7 @@ class ValidationReport:
             + (f" with {len(self.warnings)} warning(s)" if self.warnings else "")
         ]
         for t in self.tables.values():
-            lines.append(f"  {t.table}: {t.status} ({t.evaluated} expectations)")
+            lines.append(f"  {t.table}: {t.status} ({t.evaluated} expectations; scope: {t.scope.describe()})")
             lines += [f"    [{f.severity.value}] {f.describe()}" for f in t.failures]
         return "\n".join(lines)
 
@@ -249,6 +304,7 @@ class ValidationReport:
                 name: {
                     "status": t.status,
                     "evaluated": t.evaluated,
+                    "scope": t.scope.to_dict(),
                     "failures": [f.to_dict() for f in t.failures],
                 }
                 for name, t in self.tables.items()
@@ -267,6 +323,7 @@ def validate_marts(
     run_date: dt.date,
     tables: list[str] | None = None,
     data_docs_dir: Path | None = None,
+    published_schema: str | None = "marts",
 ) -> ValidationReport:
     """Run the expectation suites of the marts in ``schema`` and report, without raising.
 
@@ -281,6 +338,10 @@ def validate_marts(
             :data:`~webinar_dwh.quality.suites.MARTS`).
         data_docs_dir: if given, a GX Data Docs site (static HTML) is built there; a failure to
             build it is logged and does not affect the gate.
+        published_schema: where the published versions of the marts live. An incremental mart
+            whose published version there has its incremental column is validated on the rows
+            changed since that version (row-level checks; whole-table checks on the table);
+            ``None`` validates every mart whole.
 
     Returns:
         The report; call :meth:`ValidationReport.raise_for_blocking` to enforce the gate.
@@ -305,7 +366,15 @@ def validate_marts(
     logger.info("Validating marts %s in schema %s of %s", ", ".join(names), schema, safe_url)
 
     with _quiet_gx_logging():
-        report = _run(url, redact, names, schema=schema, run_date=run_date, data_docs_dir=data_docs_dir)
+        report = _run(
+            url,
+            redact,
+            names,
+            schema=schema,
+            run_date=run_date,
+            data_docs_dir=data_docs_dir,
+            published_schema=published_schema,
+        )
     report.duration_s = round(time.monotonic() - started, 3)
     _log(report)
     return report
@@ -319,6 +388,7 @@ def _run(
     schema: str,
     run_date: dt.date,
     data_docs_dir: Path | None,
+    published_schema: str | None,
 ) -> ValidationReport:
     """The GX part of :func:`validate_marts`."""
     import great_expectations as gx
@@ -339,20 +409,31 @@ def _run(
     try:
         present = _existing_relations(engine, schema)
         validations = []
-        suites: dict[str, Any] = {}
+        # suite name -> (mart, suite, whether it reads only the changed rows)
+        suites: dict[str, tuple[str, Any, bool]] = {}
+        scopes: dict[str, ValidationScope] = {}
         for name in names:
             if name in present:
-                asset = datasource.add_table_asset(name=name, table_name=name, schema_name=schema)
-                suite = suites[name] = context.suites.add(build_suite(name, run_date=run_date))
-                validations.append(
-                    context.validation_definitions.add(
-                        gx.ValidationDefinition(
-                            name=name,
-                            data=asset.add_batch_definition_whole_table(name="whole_table"),
-                            suite=suite,
+                scope = scopes[name] = _scope(engine, schema, name, published_schema)
+                table = datasource.add_table_asset(name=name, table_name=name, schema_name=schema)
+                parts: list[tuple[SuitePart, Any]] = [(SuitePart.ALL, table)]
+                if not scope.whole_table:
+                    changed = datasource.add_query_asset(
+                        name=SuitePart.ROWS.suite_name(name), query=_scope_query(engine, schema, name, scope)
+                    )
+                    parts = [(SuitePart.WHOLE_TABLE, table), (SuitePart.ROWS, changed)]
+                for part, asset in parts:
+                    suite = context.suites.add(build_suite(name, run_date=run_date, part=part))
+                    suites[suite.name] = (name, suite, part is SuitePart.ROWS)
+                    validations.append(
+                        context.validation_definitions.add(
+                            gx.ValidationDefinition(
+                                name=suite.name,
+                                data=asset.add_batch_definition_whole_table(name="whole_table"),
+                                suite=suite,
+                            )
                         )
                     )
-                )
             elif MARTS[name].required:
                 report.tables[name] = TableResult(
                     table=name,
@@ -384,9 +465,12 @@ def _run(
                 )
             )
             result = checkpoint.run()
+            by_mart: dict[str, list[tuple[Any, Any, bool]]] = {}
             for suite_result in result.run_results.values():
-                name = suite_result.suite_name
-                report.tables[name] = _table_result(name, suites[name], suite_result, redact)
+                mart, suite, scoped = suites[suite_result.suite_name]
+                by_mart.setdefault(mart, []).append((suite, suite_result, scoped))
+            for mart, results in by_mart.items():
+                report.tables[mart] = _table_result(mart, results, redact, scopes[mart])
     finally:
         engine.dispose()
 
@@ -497,30 +581,109 @@ def _existing_relations(engine: Any, schema: str) -> set[str]:
         return set(conn.execute(query, {"schema": schema}).scalars())
 
 
-def _table_result(name: str, suite: Any, suite_result: Any, redact: _Redactor) -> TableResult:
-    """Turn one GX ``ExpectationSuiteValidationResult`` into a :class:`TableResult`.
+def _scope(engine: Any, schema: str, name: str, published_schema: str | None) -> ValidationScope:
+    """The rows mart ``name``'s row-level checks read: see :func:`validate_marts`."""
+    import sqlalchemy as sa
 
-    Failures are ordered blocking first, then as the expectations appear in the suite (GX
-    returns results in its own order).
+    column = MARTS[name].incremental_column
+    if column is None or published_schema is None or published_schema == schema:
+        return ValidationScope()
+    has_column = sa.text(
+        "select count(*) = 2 from pg_catalog.pg_attribute as a "
+        "join pg_catalog.pg_class as c on c.oid = a.attrelid "
+        "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+        "where c.relname = :name and n.nspname in (:schema, :published) "
+        "and a.attname = :column and a.attnum > 0 and not a.attisdropped"
+    )
+    params = {"name": name, "schema": schema, "published": published_schema, "column": column}
+    with engine.connect() as conn:
+        if not conn.execute(has_column, params).scalar():
+            logger.info(
+                "%s.%s: no published version with %s in %s: validating the whole table",
+                schema,
+                name,
+                column,
+                published_schema,
+            )
+            return ValidationScope()
+        quote = engine.dialect.identifier_preparer.quote
+        published = f"{quote(published_schema)}.{quote(name)}"
+        # max() and the count below read the marts' index on the column (dbt `indexes`).
+        since = conn.execute(sa.text(f"select max({quote(column)})::text from {published}")).scalar()
+        if since is None:  # an empty published version: everything is new
+            return ValidationScope()
+        scope = ValidationScope(column=column, since=since)
+        rows = conn.execute(
+            sa.text(f"select count(*) from ({_scope_query(engine, schema, name, scope)}) as s")
+        )
+        return ValidationScope(column=column, since=since, rows=rows.scalar())
+
+
+def _scope_query(engine: Any, schema: str, name: str, scope: ValidationScope) -> str:
+    """``select *`` of the rows of ``schema.name`` in ``scope``.
+
+    The bound is a literal, not ``>= (select max(…) from marts.…)``: the planner then knows how
+    few rows qualify and reads them through the index on the column (a subquery's value is
+    unknown at planning time, and a third of the table is assumed). It is the published max as
+    PostgreSQL prints it, cast back to the column's type by the same server.
     """
-    order = {expectation.id: i for i, expectation in enumerate(suite.expectations)}
+    assert scope.column is not None and scope.since is not None
+    quote = engine.dialect.identifier_preparer.quote
+    since = "'" + scope.since.replace("'", "''") + "'"
+    return (
+        f"select * from {quote(schema)}.{quote(name)} where {quote(scope.column)} >= "
+        f"cast({since} as {_column_type(engine, schema, name, scope.column)})"
+    )
+
+
+def _column_type(engine: Any, schema: str, name: str, column: str) -> str:
+    """``format_type`` of a column (e.g. ``timestamp with time zone``): catalog text, no input."""
+    import sqlalchemy as sa
+
+    query = sa.text(
+        "select format_type(a.atttypid, a.atttypmod) from pg_catalog.pg_attribute as a "
+        "join pg_catalog.pg_class as c on c.oid = a.attrelid "
+        "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+        "where n.nspname = :schema and c.relname = :name and a.attname = :column"
+    )
+    with engine.connect() as conn:
+        return str(conn.execute(query, {"schema": schema, "name": name, "column": column}).scalar_one())
+
+
+def _table_result(
+    name: str, results: list[tuple[Any, Any, bool]], redact: _Redactor, scope: ValidationScope
+) -> TableResult:
+    """Turn a mart's GX ``ExpectationSuiteValidationResult`` s into a :class:`TableResult`.
+
+    ``results`` holds ``(suite, suite_result, scoped)``: one suite, or the whole-table and the
+    changed-rows suite of an incremental mart. Failures are ordered blocking first, then as the
+    expectations appear in the suites (GX returns results in its own order).
+    """
+    order: dict[Any, int] = {}
+    for suite, _, _ in results:
+        order.update({e.id: len(order) + i for i, e in enumerate(suite.expectations)})
     failures: list[tuple[int, int, FailedExpectation]] = []
-    for res in suite_result.results:
-        if res.success:
-            continue
-        failure = _failed_expectation(name, res, redact)
-        rank = 0 if failure.severity is Severity.BLOCKING else 1
-        failures.append((rank, order.get(res.expectation_config.id, len(order)), failure))
+    evaluated = 0
+    for _, suite_result, scoped in results:
+        evaluated += len(suite_result.results)
+        for res in suite_result.results:
+            if res.success:
+                continue
+            failure = _failed_expectation(name, res, redact, scoped=scoped)
+            rank = 0 if failure.severity is Severity.BLOCKING else 1
+            failures.append((rank, order.get(res.expectation_config.id, len(order)), failure))
     failures.sort(key=lambda item: (item[0], item[1]))
     found = [f for _, _, f in failures]
     if any(f.severity is Severity.BLOCKING for f in found):
         status = "failed"
     else:
         status = "warned" if found else "passed"
-    return TableResult(table=name, status=status, evaluated=len(suite_result.results), failures=found)
+    return TableResult(table=name, status=status, evaluated=evaluated, failures=found, scope=scope)
 
 
-def _failed_expectation(table: str, res: Any, redact: _Redactor) -> FailedExpectation:
+def _failed_expectation(
+    table: str, res: Any, redact: _Redactor, *, scoped: bool = False
+) -> FailedExpectation:
     """Extract what the on-call person needs from one failed ``ExpectationValidationResult``."""
     config = res.expectation_config
     kwargs: dict[str, Any] = dict(config.kwargs)
@@ -586,6 +749,7 @@ def _failed_expectation(table: str, res: Any, redact: _Redactor) -> FailedExpect
         unexpected_percent=result.get("unexpected_percent"),
         unexpected_examples=tuple(examples),
         details=details,
+        scoped=scoped,
     )
 
 
@@ -626,7 +790,14 @@ def _build_data_docs(context: Any, directory: Path) -> Path | None:
 def _log(report: ValidationReport) -> None:
     """Per-table status at INFO, blocking failures at ERROR, warn-level ones at WARNING."""
     for t in report.tables.values():
-        logger.info("%s.%s: %s (%d expectations)", report.schema, t.table, t.status, t.evaluated)
+        logger.info(
+            "%s.%s: %s (%d expectations; scope: %s)",
+            report.schema,
+            t.table,
+            t.status,
+            t.evaluated,
+            t.scope.describe(),
+        )
         for f in t.failures:
             log = logger.error if f.severity is Severity.BLOCKING else logger.warning
             log("[%s] %s", f.severity.value, f.describe())

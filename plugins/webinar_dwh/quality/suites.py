@@ -12,6 +12,14 @@ The severity is stored both in the expectation's ``meta["severity"]`` (the proje
 read by :mod:`webinar_dwh.quality.runner`) and in GX's native ``severity`` field (so Data Docs and
 any other GX tooling show it too).
 
+An *incremental* mart (``MartSpec.incremental_column``, e.g. ``fct_registrations._watermark``)
+is rebuilt by dbt a few webinars at a time; once a version of it is published, the runner
+validates its row-level checks on the rows (re)written since then only, so the gate's cost
+follows the day's changes, not the history. Checks about the table as a whole
+(``Check.whole_table``: its columns, the PII column-name check, whether it has rows, the
+incremental column never null) always read the whole table; each is a catalog lookup or an
+index-backed query, except the row count (one ``count(*)``, ~0.25 s at 3 M rows).
+
 Great Expectations is imported only inside :func:`build_suite` / :func:`build_suites`, so this
 module is cheap to import (Airflow parses the DAG without loading GX; ``MARTS`` is plain data that
 the publish step can read as well).
@@ -39,6 +47,7 @@ __all__ = [
     "Check",
     "MartSpec",
     "Severity",
+    "SuitePart",
     "build_suite",
     "build_suites",
     "checks_for",
@@ -83,6 +92,9 @@ class Check:
             (used where the kwargs are a SQL query).
         show_values: false where offending values may be PII (e.g. an e-mail found in
             ``person_key``): reports then give counts only, never the values.
+        whole_table: the check is about the table as a whole (its columns, whether it is
+            empty): on an incremental mart it reads the whole table even when the row-level
+            checks read only the rows changed since the published version.
     """
 
     expectation: str
@@ -90,6 +102,7 @@ class Check:
     kwargs: dict[str, Any]
     description: str | None = None
     show_values: bool = True
+    whole_table: bool = False
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -130,6 +143,11 @@ class MartSpec:
             and unique).
         sensitive: columns whose values must never appear in a report or log; every check on
             them reports counts only.
+        incremental_column: for a mart dbt builds incrementally, the column holding the
+            watermark of the build that (re)wrote each row (never null; a build re-derives
+            whole webinars, so the key includes ``(platform, webinar_id)``). Once a published
+            version with this column exists, row-level checks read only the rows with
+            ``column >= max(column)`` of that version. ``None``: always the whole table.
     """
 
     name: str
@@ -138,9 +156,11 @@ class MartSpec:
     required: bool = True
     checks: tuple[Check, ...] = field(default_factory=tuple)
     sensitive: tuple[str, ...] = ()
+    incremental_column: str | None = None
 
     def __post_init__(self) -> None:
-        unknown = [c for c in (*self.key, *self.sensitive) if c not in self.columns]
+        extra = (self.incremental_column,) if self.incremental_column else ()
+        unknown = [c for c in (*self.key, *self.sensitive, *extra) if c not in self.columns]
         unknown += [c for check in self.checks for c in check.columns if c not in self.columns]
         if unknown:
             raise ValueError(f"{self.name}: columns {sorted(set(unknown))} are not in its column list")
@@ -168,6 +188,10 @@ def _warn(expectation: str, description: str | None = None, **kwargs: Any) -> Ch
     return Check(expectation, Severity.WARN, kwargs, description)
 
 
+def _whole_table(check: Check) -> Check:
+    return replace(check, whole_table=True)
+
+
 def _not_null(*columns: str, severity: Severity = Severity.BLOCKING) -> tuple[Check, ...]:
     return tuple(Check("ExpectColumnValuesToNotBeNull", severity, {"column": c}) for c in columns)
 
@@ -177,7 +201,8 @@ def _non_negative(*columns: str) -> tuple[Check, ...]:
 
 
 def _rows_present(severity: Severity = Severity.BLOCKING) -> Check:
-    return Check("ExpectTableRowCountToBeBetween", severity, {"min_value": 1})
+    # On the whole table even for an incremental mart: a quiet day changes no row at all.
+    return _whole_table(Check("ExpectTableRowCountToBeBetween", severity, {"min_value": 1}))
 
 
 def _attended_le_registered() -> Check:
@@ -286,8 +311,10 @@ MARTS: dict[str, MartSpec] = {
                 "minutes_attended",
                 "attended",
                 "registered_at",
+                "_watermark",
             ),
             key=("platform", "webinar_id", "person_key"),
+            incremental_column="_watermark",
             # A bad person_key may be a clear-text e-mail: never echo its values into logs.
             sensitive=("person_key",),
             checks=(
@@ -350,35 +377,58 @@ def _common_checks(spec: MartSpec) -> tuple[Check, ...]:
     """Checks every mart gets: schema contract, no PII-looking column, key not null and unique."""
     checks: list[Check] = [
         # All contract columns present (extra columns allowed here) ...
-        _block(
-            "ExpectTableColumnsToMatchSet",
-            description="every contract column present",
-            column_set=list(spec.columns),
-            exact_match=False,
+        _whole_table(
+            _block(
+                "ExpectTableColumnsToMatchSet",
+                description="every contract column present",
+                column_set=list(spec.columns),
+                exact_match=False,
+            )
         ),
         # ... and extra columns reported, so the contract (MARTS) gets updated.
-        _warn(
-            "ExpectTableColumnsToMatchSet",
-            description="exactly the contract columns",
-            column_set=list(spec.columns),
-            exact_match=True,
+        _whole_table(
+            _warn(
+                "ExpectTableColumnsToMatchSet",
+                description="exactly the contract columns",
+                column_set=list(spec.columns),
+                exact_match=True,
+            )
         ),
         # {batch} is GX's subquery of the asset. The column names come from the batch itself
         # (the keys of one row as jsonb), so any row of this query is an e-mail-like column.
         # An empty mart passes vacuously: it holds no e-mail either (row counts are checked
         # separately). No JOIN keyword on purpose: GX then aliases {batch} itself.
-        _block(
-            "UnexpectedRowsExpectation",
-            description=f"no column named like '{PII_COLUMN_PATTERN}' (clear-text PII)",
-            unexpected_rows_query=(
-                "select k.column_name "
-                "from (select * from {batch} limit 1) as one_row, "
-                "jsonb_object_keys(to_jsonb(one_row)) as k(column_name) "
-                f"where k.column_name ilike '{PII_COLUMN_PATTERN}'"
-            ),
+        _whole_table(
+            _block(
+                "UnexpectedRowsExpectation",
+                description=f"no column named like '{PII_COLUMN_PATTERN}' (clear-text PII)",
+                unexpected_rows_query=(
+                    "select k.column_name "
+                    "from (select * from {batch} limit 1) as one_row, "
+                    "jsonb_object_keys(to_jsonb(one_row)) as k(column_name) "
+                    f"where k.column_name ilike '{PII_COLUMN_PATTERN}'"
+                ),
+            )
         ),
-        *_not_null(*spec.key),
     ]
+    if spec.incremental_column:
+        # A row without a watermark would never fall in a validation scope. On the whole table,
+        # through the mart's index on the column (b-tree indexes nulls too).
+        column = spec.incremental_column
+        checks.append(
+            _whole_table(
+                _block(
+                    "UnexpectedRowsExpectation",
+                    description=f"{column} never null (such a row would never be validated)",
+                    unexpected_rows_query=f"select {column} from {{batch}} where {column} is null",
+                )
+            )
+        )
+    # Row-level: on an incremental mart, on the rows changed since the published version. The
+    # uniqueness of the key there is the uniqueness in the whole table because every key
+    # includes (platform, webinar_id) and a build re-derives whole webinars: all rows of a
+    # webinar carry the same watermark, so a duplicate of a changed row is a changed row too.
+    checks += _not_null(*spec.key)
     if len(spec.key) > 1:
         checks.append(_block("ExpectCompoundColumnsToBeUnique", column_list=list(spec.key)))
     else:
@@ -386,8 +436,26 @@ def _common_checks(spec: MartSpec) -> tuple[Check, ...]:
     return tuple(checks)
 
 
-def checks_for(name: str) -> tuple[Check, ...]:
-    """All checks of mart ``name``: the common ones first, then its own.
+class SuitePart(StrEnum):
+    """Which checks of a mart a suite holds (an incremental mart is validated in two parts)."""
+
+    ALL = "all"
+    WHOLE_TABLE = "whole_table"
+    """Checks with ``whole_table`` set: run on the whole table."""
+    ROWS = "changed_rows"
+    """The row-level checks: run on the rows changed since the published version."""
+
+    def suite_name(self, mart: str) -> str:
+        """GX suite (and validation definition) name: the mart's name, plus the part if split."""
+        return mart if self is SuitePart.ALL else f"{mart}.{self.value}"
+
+    def includes(self, check: Check) -> bool:
+        """Whether ``check`` belongs to this part."""
+        return self is SuitePart.ALL or check.whole_table == (self is SuitePart.WHOLE_TABLE)
+
+
+def checks_for(name: str, part: SuitePart = SuitePart.ALL) -> tuple[Check, ...]:
+    """The checks of mart ``name`` in ``part``: the common ones first, then its own.
 
     Checks reading a ``sensitive`` column are switched to counts-only reporting.
     """
@@ -395,10 +463,11 @@ def checks_for(name: str) -> tuple[Check, ...]:
     return tuple(
         replace(c, show_values=False) if set(c.columns) & set(spec.sensitive) else c
         for c in _common_checks(spec) + spec.checks
+        if part.includes(c)
     )
 
 
-def build_suite(name: str, *, run_date: dt.date) -> ExpectationSuite:
+def build_suite(name: str, *, run_date: dt.date, part: SuitePart = SuitePart.ALL) -> ExpectationSuite:
     """Build the GX expectation suite of mart ``name`` for a run on ``run_date``.
 
     Args:
@@ -406,9 +475,11 @@ def build_suite(name: str, *, run_date: dt.date) -> ExpectationSuite:
         run_date: the run's date (Airflow: the data interval's end in ``DWH_TIMEZONE``); bounds
             such as the latest plausible ``webinar_date`` are computed from it, never from
             ``today()``, so a rerun validates exactly as the original run did.
+        part: every check (default), or only the whole-table or the row-level ones (the two
+            suites of an incremental mart validated on its changed rows).
 
     Returns:
-        A new, unsaved ``gx.ExpectationSuite`` named ``name``.
+        A new, unsaved ``gx.ExpectationSuite`` named ``part.suite_name(name)``.
 
     Raises:
         KeyError: ``name`` is not a known mart.
@@ -419,7 +490,9 @@ def build_suite(name: str, *, run_date: dt.date) -> ExpectationSuite:
         raise KeyError(f"unknown mart {name!r}; known: {', '.join(MARTS)}")
     if isinstance(run_date, dt.datetime):
         run_date = run_date.date()
-    return gx.ExpectationSuite(name=name, expectations=[c.build(run_date) for c in checks_for(name)])
+    return gx.ExpectationSuite(
+        name=part.suite_name(name), expectations=[c.build(run_date) for c in checks_for(name, part)]
+    )
 
 
 def build_suites(*, run_date: dt.date, names: Iterable[str] | None = None) -> dict[str, ExpectationSuite]:
