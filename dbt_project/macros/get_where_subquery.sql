@@ -7,19 +7,25 @@
     `_watermark >= max(_watermark)` (index-backed). Builds re-derive whole webinars, so keys
     that contain (platform, webinar_id) are tested completely for every webinar written;
     relationships and accepted_values are row-local anyway. A full build writes one watermark,
-    so `dbt build --full-refresh` still tests every row. `--vars '{test_scope: all}'` tests
-    whole tables on any build. A test's own `where` config is applied as in dbt.
+    so `dbt build --full-refresh` still tests every row. Tests of raw tables (sources) read the
+    last day of loads (`_loaded_at`, index-backed): raw only ever grows, and what was tested
+    yesterday cannot change. `--vars '{test_scope: all}'` tests whole tables on any build. A
+    test's own `where` config is applied as in dbt.
 -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where', '') -%}
-    {%- set scoped = false -%}
+    {%- set scope = none -%}
     {%- if execute and var('test_scope', 'last_build') == 'last_build' and relation is not string -%}
         {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
-        {%- set scoped = '_watermark' in columns -%}
+        {%- if '_watermark' in columns -%}
+            {%- set scope = "_watermark >= (select max(_watermark) from " ~ relation ~ ")" -%}
+        {%- elif relation.schema == 'raw' and '_loaded_at' in columns -%}
+            {%- set scope = "_loaded_at >= (select max(_loaded_at) from " ~ relation
+                            ~ ") - interval '1 day'" -%}
+        {%- endif -%}
     {%- endif -%}
-    {%- if scoped -%}
-        {%- set last_build = "_watermark >= (select max(_watermark) from " ~ relation ~ ")" -%}
-        {%- set where = last_build ~ (" and (" ~ where ~ ")" if where else "") -%}
+    {%- if scope -%}
+        {%- set where = scope ~ (" and (" ~ where ~ ")" if where else "") -%}
     {%- endif -%}
     {%- if where -%}
         {%- do return("(select * from " ~ relation ~ " where " ~ where ~ ") dbt_subquery") -%}
