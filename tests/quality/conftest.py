@@ -144,10 +144,19 @@ def marts_db(fresh_db: str) -> str:
     return fresh_db
 
 
-def publish_registrations(dsn: str, watermark: str | None = PUBLISHED_WATERMARK) -> None:
+#: ``as_of`` (the held cut-off) dbt records in the table comment of both versions by default.
+AS_OF = "2026-11-25T05:00:00+00:00"
+
+
+def publish_registrations(
+    dsn: str, watermark: str | None = PUBLISHED_WATERMARK, *, as_of: str = AS_OF, build_as_of: str = AS_OF
+) -> None:
     """A published ``marts.fct_registrations`` built with watermark ``watermark`` (``None``: a
-    published version that predates the column)."""
+    published version that predates the column); the comments record ``as_of`` (published) and
+    ``build_as_of`` (the build in ``marts_build``), as dbt's post-hook does."""
     with psycopg.connect(dsn, autocommit=True) as conn:
+        for schema, value in (("marts_build", build_as_of),):
+            conn.execute(f'comment on table {schema}.fct_registrations is \'{{"as_of": "{value}"}}\'')
         conn.execute("create schema if not exists marts")
         conn.execute("drop table if exists marts.fct_registrations")
         conn.execute("create table marts.fct_registrations as select * from marts_build.fct_registrations")
@@ -155,6 +164,7 @@ def publish_registrations(dsn: str, watermark: str | None = PUBLISHED_WATERMARK)
             conn.execute("alter table marts.fct_registrations drop column _watermark")
         else:
             conn.execute("update marts.fct_registrations set _watermark = %s", (watermark,))
+        conn.execute(f'comment on table marts.fct_registrations is \'{{"as_of": "{as_of}"}}\'')
 
 
 @pytest.fixture

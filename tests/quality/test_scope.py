@@ -20,7 +20,7 @@ from webinar_dwh.quality import QualityGateFailed, ValidationReport, validate_ma
 pytestmark = pytest.mark.warehouse
 
 RunSql = Callable[[str], None]
-SCOPE = "5 rows changed since the published version (_watermark >= 2026-11-24 05:00:00+00)"
+SCOPE = "5 rows changed since the published version (_watermark > 2026-11-24 05:00:00+00)"
 
 
 def _validate(dsn: str, **kwargs: object) -> ValidationReport:
@@ -49,6 +49,8 @@ def test_rows_changed_since_the_published_version_are_the_scope_and_the_report_s
         "rows": "changed_since_published",
         "column": "_watermark",
         "since": "2026-11-24 05:00:00+00",
+        "cutoff_from": None,
+        "cutoff_to": None,
         "count": 5,
     }
     # both parts ran: the whole-table checks and the row-level ones
@@ -90,6 +92,26 @@ def test_old_rows_outside_the_scope_are_not_validated_again(published_db: str, r
 
     assert _validate(published_db).passed
     assert not _validate(published_db, published_schema=None).passed  # the whole table: caught
+
+
+def test_webinars_whose_held_cut_off_moved_are_in_the_scope(marts_db: str, run_sql: RunSql) -> None:
+    # The build's as_of is two weeks after the published one's: c-101 (1 Oct) and c-102 (8 Oct)
+    # did not start in between, u-a (2 Nov) did. Its rows were rewritten (held now) without a
+    # newer watermark than the published one, so the watermark alone would miss them.
+    publish_registrations(
+        marts_db,
+        watermark="2026-11-26 05:00:00+00",
+        as_of="2026-10-20T00:00:00+00:00",
+        build_as_of="2026-11-03T00:00:00+00:00",
+    )
+    run_sql("update marts_build.fct_registrations set minutes_attended = -1 where webinar_id = 'u-a'")
+
+    report = _validate(marts_db)
+
+    scope = report.tables["fct_registrations"].scope
+    assert (scope.rows, scope.cutoff_from) == (3, "2026-10-20T00:00:00+00:00")
+    assert "held cut-off moved 2026-10-20T00:00:00+00:00 -> 2026-11-03T00:00:00+00:00" in scope.describe()
+    assert not report.passed
 
 
 def test_a_quiet_day_validates_no_row_and_warns_about_nothing(marts_db: str) -> None:

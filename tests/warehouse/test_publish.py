@@ -95,6 +95,27 @@ def test_first_publish_moves_the_marts(v1: Warehouse) -> None:
         ).fetchone() == (0,)
 
 
+def test_first_publish_of_an_incremental_mart_leaves_its_base_behind(warehouse: Warehouse) -> None:
+    # An incremental mart (with _watermark) builds on its table in marts_build; the first
+    # publication has no old version to swap back, so it leaves a copy (comment included).
+    build(warehouse.owner_dsn, "v1", 3)
+    with psycopg.connect(warehouse.owner_dsn, autocommit=True) as conn:
+        conn.execute(
+            "alter table marts_build.fct_registrations add column _watermark timestamptz default now()"
+        )
+        conn.execute("create index on marts_build.fct_registrations (_watermark)")
+        conn.execute("""comment on table marts_build.fct_registrations is '{"as_of": "2026-11-24"}'""")
+        publish_marts(conn, dag_run_id="run-v1")
+
+        assert versions(conn, "marts_build", ("fct_registrations",)) == {"fct_registrations": {"v1"}}
+        assert conn.execute(
+            "select obj_description('marts_build.fct_registrations'::regclass, 'pg_class'), "
+            "(select count(*) from pg_indexes where schemaname = 'marts_build'), "
+            "has_table_privilege('bi_reader', 'marts_build.fct_registrations', 'select')"
+        ).fetchone() == ('{"as_of": "2026-11-24"}', 1, False)
+        assert not conn.execute("select to_regclass('marts_build.dim_webinars')").fetchone()[0]
+
+
 def test_publish_swaps_old_versions_back_into_the_build_schema_grants_and_records(v1: Warehouse) -> None:
     build(v1.owner_dsn, "v2", 5)
     with psycopg.connect(v1.owner_dsn) as conn:

@@ -18,8 +18,11 @@ An incremental mart (``MartSpec.incremental_column``: ``fct_registrations._water
 published version (``marts.<name>``) exists and has that column is validated in two parts:
 its whole-table checks (columns, PII column names, rows present, watermark never null) on the
 table, its row-level checks on a GX query asset selecting only the rows with
-``_watermark >= max(_watermark)`` of the published version — every row (re)written since the
-version BI sees. That stays right after a failed gate: the next run's scope still starts at the
+``_watermark > max(_watermark)`` of the published version, plus the webinars whose ``is_held``
+flipped between the published version's ``as_of`` and the build's (``MartSpec.cutoff_relation``)
+— every row (re)written since the version BI sees. (A build re-deriving rows from raw always
+stores a newer watermark: the run loaded raw first; a rebuild from the same raw rewrites the
+same values.) That stays right after a failed gate: the next run's scope still starts at the
 last *published* version, so it re-validates whatever the failed build wrote. Otherwise (first
 run, no published version, one without the column) the whole table is validated. The report
 says which scope each mart was validated on.
@@ -32,11 +35,12 @@ DSN's password never reaches a log line, an exception message or the report.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,13 +185,18 @@ class ValidationScope:
 
     Attributes:
         column: the incremental column the scope filters on; ``None``: the whole table.
-        since: ``max(column)`` of the published version, ISO 8601 (rows ``>=`` it are in scope).
+        since: ``max(column)`` of the published version, ISO 8601 (rows ``>`` it are in scope).
         rows: rows in the scope.
+        cutoff_from: ``as_of`` of the published version (its table comment), if it differs from
+            the build's: the webinars starting between the two are in scope too.
+        cutoff_to: ``as_of`` of the build.
     """
 
     column: str | None = None
     since: str | None = None
     rows: int | None = None
+    cutoff_from: str | None = None
+    cutoff_to: str | None = None
 
     @property
     def whole_table(self) -> bool:
@@ -198,7 +207,10 @@ class ValidationScope:
         """``whole table`` or ``12,345 rows changed since the published version (_watermark >= …)``."""
         if self.column is None:
             return "whole table"
-        return f"{self.rows or 0:,} rows changed since the published version ({self.column} >= {self.since})"
+        text = f"{self.rows or 0:,} rows changed since the published version ({self.column} > {self.since}"
+        if self.cutoff_from:
+            text += f", or held cut-off moved {self.cutoff_from} -> {self.cutoff_to}"
+        return text + ")"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -208,6 +220,8 @@ class ValidationScope:
             "rows": "changed_since_published",
             "column": self.column,
             "since": self.since,
+            "cutoff_from": self.cutoff_from,
+            "cutoff_to": self.cutoff_to,
             "count": self.rows,
         }
 
@@ -612,11 +626,32 @@ def _scope(engine: Any, schema: str, name: str, published_schema: str | None) ->
         since = conn.execute(sa.text(f"select max({quote(column)})::text from {published}")).scalar()
         if since is None:  # an empty published version: everything is new
             return ValidationScope()
-        scope = ValidationScope(column=column, since=since)
+        cutoff_from = cutoff_to = None
+        if MARTS[name].cutoff_relation:
+            as_of = sa.text("select obj_description(cast(:rel as regclass), 'pg_class')")
+            cutoff_from = _as_of(conn.execute(as_of, {"rel": published}).scalar())
+            cutoff_to = _as_of(conn.execute(as_of, {"rel": f"{quote(schema)}.{quote(name)}"}).scalar())
+            if cutoff_from is None or cutoff_to is None:  # no recorded cut-off: cannot scope it
+                logger.info("%s.%s: no recorded as_of: validating the whole table", schema, name)
+                return ValidationScope()
+            if cutoff_from == cutoff_to:
+                cutoff_from = cutoff_to = None
+        scope = ValidationScope(column=column, since=since, cutoff_from=cutoff_from, cutoff_to=cutoff_to)
         rows = conn.execute(
             sa.text(f"select count(*) from ({_scope_query(engine, schema, name, scope)}) as s")
         )
-        return ValidationScope(column=column, since=since, rows=rows.scalar())
+        return replace(scope, rows=rows.scalar())
+
+
+def _as_of(comment: str | None) -> str | None:
+    """The ``as_of`` a dbt build recorded in the table comment (``{"as_of": …}``), if any."""
+    if not comment or not comment.startswith("{"):
+        return None
+    try:
+        value = json.loads(comment).get("as_of")
+    except ValueError:
+        return None
+    return str(value) if value else None
 
 
 def _scope_query(engine: Any, schema: str, name: str, scope: ValidationScope) -> str:
@@ -629,11 +664,26 @@ def _scope_query(engine: Any, schema: str, name: str, scope: ValidationScope) ->
     """
     assert scope.column is not None and scope.since is not None
     quote = engine.dialect.identifier_preparer.quote
-    since = "'" + scope.since.replace("'", "''") + "'"
-    return (
-        f"select * from {quote(schema)}.{quote(name)} where {quote(scope.column)} >= "
-        f"cast({since} as {_column_type(engine, schema, name, scope.column)})"
+
+    def literal(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    table = f"{quote(schema)}.{quote(name)}"
+    newer = (
+        f"{quote(scope.column)} > cast({literal(scope.since)} as "
+        f"{_column_type(engine, schema, name, scope.column)})"
     )
+    query = f"select * from {table} where {newer}"
+    cutoff = MARTS[name].cutoff_relation
+    if cutoff and scope.cutoff_from and scope.cutoff_to:
+        # UNION ALL of two index-driven parts (an OR with a subquery would read the whole table).
+        bounds = ", ".join(f"cast({literal(t)} as timestamptz)" for t in (scope.cutoff_from, scope.cutoff_to))
+        query += (
+            f" union all select * from {table} where not ({newer}) and (platform, webinar_id) in ("
+            f"select platform, webinar_id from {quote(schema)}.{quote(cutoff)} "
+            f"where start_time >= least({bounds}) and start_time < greatest({bounds}))"
+        )
+    return query
 
 
 def _column_type(engine: Any, schema: str, name: str, column: str) -> str:

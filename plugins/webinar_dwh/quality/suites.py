@@ -147,7 +147,15 @@ class MartSpec:
             watermark of the build that (re)wrote each row (never null; a build re-derives
             whole webinars, so the key includes ``(platform, webinar_id)``). Once a published
             version with this column exists, row-level checks read only the rows with
-            ``column >= max(column)`` of that version. ``None``: always the whole table.
+            ``column > max(column)`` of that version (plus the ``cutoff_relation`` window).
+            ``None``: always the whole table.
+        cutoff_relation: for an incremental mart that applies the run's cut-off (``is_held``)
+            row by row, the relation in the same schema with ``(platform, webinar_id,
+            start_time)`` per webinar (``dim_webinars``). A build re-derives the webinars whose
+            start lies between the ``as_of`` of the base it built on and its own (both kept in
+            the table comment, ``{"as_of": …}``) without a new watermark, so the scope also
+            takes the webinars starting between the published version's ``as_of`` and the
+            build's.
     """
 
     name: str
@@ -157,6 +165,7 @@ class MartSpec:
     checks: tuple[Check, ...] = field(default_factory=tuple)
     sensitive: tuple[str, ...] = ()
     incremental_column: str | None = None
+    cutoff_relation: str | None = None
 
     def __post_init__(self) -> None:
         extra = (self.incremental_column,) if self.incremental_column else ()
@@ -315,6 +324,7 @@ MARTS: dict[str, MartSpec] = {
             ),
             key=("platform", "webinar_id", "person_key"),
             incremental_column="_watermark",
+            cutoff_relation="dim_webinars",
             # A bad person_key may be a clear-text e-mail: never echo its values into logs.
             sensitive=("person_key",),
             checks=(

@@ -14,7 +14,8 @@ builds on the version already there); Great Expectations validates them there;
 4. swaps each pair with ``ALTER … SET SCHEMA``: the old ``marts.X`` moves into a scratch schema,
    the new ``marts_build.X`` into ``marts``, then the old one on into ``marts_build``. The
    scratch schema is created and dropped inside the transaction, so nobody ever sees it.
-   Relations new to ``marts`` just move;
+   Relations new to ``marts`` just move; an incremental one (with ``_watermark``) leaves a copy
+   behind as the next build's base (once in a warehouse's life);
 5. grants ``SELECT`` on the new relations to ``bi_reader``, revokes every privilege of
    ``bi_reader`` and ``PUBLIC`` on the old ones (``marts_build`` is private), and records a
    ``meta.publications`` row.
@@ -233,7 +234,7 @@ def find_clear_email_columns(
     The value scan reads, per relation (one query each), so that its cost does not grow with
     the history a mart holds:
 
-    * the rows with ``_watermark >= max(_watermark)`` of its published version, when it has a
+    * the rows with ``_watermark > max(_watermark)`` of its published version, when it has a
       ``_watermark`` column and ``published_schema`` holds a relation of the same name with one
       (an incremental mart: the rows (re)written since that version; older rows were scanned
       when they were published);
@@ -440,6 +441,39 @@ def _swap(
         )
     if replaced:
         conn.execute(sql.SQL("drop schema {}").format(scratch))  # empty again: no cascade
+    for name in names:
+        if name not in old and _has_watermark(conn, MARTS_SCHEMA, name):
+            _leave_incremental_base(conn, name)
+
+
+def _has_watermark(conn: psycopg.Connection, schema: str, name: str) -> bool:
+    row = conn.execute(
+        "select count(*) > 0 from pg_attribute as a join pg_class as c on c.oid = a.attrelid "
+        "join pg_namespace as n on n.oid = c.relnamespace "
+        "where n.nspname = %s and c.relname = %s and c.relkind = 'r' and a.attname = %s "
+        "and not a.attisdropped",
+        (schema, name, WATERMARK_COLUMN),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _leave_incremental_base(conn: psycopg.Connection, name: str) -> None:
+    """First publication of an incremental mart: leave a copy in ``marts_build`` to build on.
+
+    From the second publication on, the swap moves the previous version back; the first has
+    none, and without a base the next build would rebuild the mart in full. One copy in the
+    life of a warehouse (indexes and the table comment, which holds the build's ``as_of``,
+    included); it is granted to nobody.
+    """
+    src, dst = sql.Identifier(MARTS_SCHEMA, name), sql.Identifier(MARTS_BUILD_SCHEMA, name)
+    conn.execute(sql.SQL("create table {} (like {} including all)").format(dst, src))
+    conn.execute(sql.SQL("insert into {} select * from {}").format(dst, src))
+    comment = conn.execute(
+        "select obj_description(%s::regclass, 'pg_class')", (f"{MARTS_SCHEMA}.{name}",)
+    ).fetchone()
+    if comment and comment[0] is not None:
+        conn.execute(sql.SQL("comment on table {} is {}").format(dst, sql.Literal(comment[0])))
+    log.info("first publication of %s: left a copy in %s as the next build's base", name, MARTS_BUILD_SCHEMA)
 
 
 def _move(conn: psycopg.Connection, relation: _Relation, source: str, name: str, target: str) -> None:
@@ -499,11 +533,13 @@ def _value_scan_source(
             latest = conn.execute(sql.SQL("select max({}) from {}").format(column, published)).fetchone()
             assert latest is not None
             if latest[0] is not None:
+                # Strictly newer: rows rewritten at the same watermark were derived from the same
+                # raw rows as the published ones (scanned then).
                 return (
-                    sql.SQL("{} where {} >= %s").format(rel, column),
+                    sql.SQL("{} where {} > %s").format(rel, column),
                     (latest[0],),
                     f"the rows changed since {published_schema}.{table}: "
-                    f"{WATERMARK_COLUMN} >= {latest[0].isoformat()}",
+                    f"{WATERMARK_COLUMN} > {latest[0].isoformat()}",
                 )
     relkind, estimate = _row_estimate(conn, schema, table)
     if relkind in ("r", "m") and estimate > VALUE_SCAN_SAMPLE_ABOVE:
