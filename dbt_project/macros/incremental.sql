@@ -97,15 +97,17 @@
     {%- endif -%}
     {%- set tables = _scope_tables() -%}
     {%- set tolerance = "make_interval(mins => 2 * " ~ var('match_tolerance_minutes', 15) ~ ")" -%}
+    {#- The model's watermark first, then used as a literal: the planner sees how few raw rows
+        are that recent and reads them through the `_loaded_at` indexes (with a subquery it
+        assumes a third of each table and plans for millions of rows). -#}
+    {%- set loaded_from = run_query(
+        "select coalesce(max(_watermark), '-infinity')::text from " ~ this
+    ).rows[0][0] -%}
     {%- set query -%}
-        with since as (
-            select coalesce(max(_watermark), '-infinity') as loaded_from from {{ this }}
-        ),
-
-        bigmarker_changed as (
+        with bigmarker_changed as (
             {%- for relation, key in tables.bigmarker %}
             select {{ key }} as webinar_id from {{ relation }}
-            where _loaded_at >= (select loaded_from from since)
+            where _loaded_at >= '{{ loaded_from }}'::timestamptz
             {{- " union" if not loop.last }}
             {%- endfor %}
         ),
@@ -115,16 +117,16 @@
         legacy_times as (
             select {{ to_timestamptz("payload ->> 'start_time'") }} as start_time
             from {{ _raw('zoom', 'webinar_instances') }}
-            where _loaded_at >= (select loaded_from from since)
+            where _loaded_at >= '{{ loaded_from }}'::timestamptz
             union
             select {{ to_timestamptz("payload ->> 'start_time'") }}
             from {{ _raw('calendly', 'scheduled_events') }}
             where _record_key in (
                 select _record_key from {{ _raw('calendly', 'scheduled_events') }}
-                where _loaded_at >= (select loaded_from from since)
+                where _loaded_at >= '{{ loaded_from }}'::timestamptz
                 union
                 select _parent_key from {{ _raw('calendly', 'invitees') }}
-                where _loaded_at >= (select loaded_from from since)
+                where _loaded_at >= '{{ loaded_from }}'::timestamptz
             )
         ),
 
@@ -135,10 +137,10 @@
         -- start may gain or lose that event's invitees.
         legacy_changed as (
             select _parent_key as webinar_id from {{ _raw('zoom', 'participants') }}
-            where _loaded_at >= (select loaded_from from since)
+            where _loaded_at >= '{{ loaded_from }}'::timestamptz
             union
             select _record_key from {{ _raw('zoom', 'webinar_instances') }}
-            where _loaded_at >= (select loaded_from from since)
+            where _loaded_at >= '{{ loaded_from }}'::timestamptz
             union
             select instances._record_key
             from {{ _raw('zoom', 'webinar_instances') }} as instances
@@ -232,6 +234,22 @@
                 '{{ id | replace("'", "''") }}'{{ ", " if not loop.last }}
             {%- endfor -%}
         )
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The scope as rows (platform, webinar_id), for the marker rows: literals, so the markers cost
+    nothing whatever the table size (a marker for a webinar without rows deletes nothing). -#}
+{% macro scope_ids(scope) -%}
+    {%- set ids = [] -%}
+    {%- for id in scope.bigmarker %}{% do ids.append(('bigmarker', id)) %}{% endfor -%}
+    {%- for id in scope.legacy %}{% do ids.append(('legacy', id)) %}{% endfor -%}
+    {%- if ids | length == 0 -%}
+        select null::text, null::text where false
+    {%- else -%}
+        values
+        {%- for platform, id in ids %}
+            ('{{ platform }}', '{{ id | replace("'", "''") }}'){{ "," if not loop.last }}
+        {%- endfor %}
     {%- endif -%}
 {%- endmacro %}
 

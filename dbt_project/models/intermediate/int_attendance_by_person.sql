@@ -121,8 +121,7 @@ scope_markers as (
         null::timestamptz as last_left_at,
         null::timestamptz as _watermark
     {% if is_incremental() -%}
-        from {{ this }}
-        where {{ in_webinar_scope(scope) }}
+        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
     {%- else -%}
         from collapsed
         where false

@@ -158,8 +158,7 @@ scope_markers as (
         null::timestamptz as registered_at,
         null::timestamptz as _watermark
     {% if is_incremental() -%}
-        from {{ this }}
-        where {{ in_webinar_scope(scope) }}
+        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
     {%- else -%}
         from final
         where false
