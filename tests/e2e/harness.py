@@ -80,7 +80,7 @@ class Stack:
         """A content hash per published mart (order-independent).
 
         ``data_freshness`` is left out on purpose: it reports when data was loaded, which is
-        what a rerun changes.
+        what a rerun changes; so are technical columns (``_watermark``: which build wrote a row).
         """
         out = {}
         with psycopg.connect(self.owner_dsn) as conn:
@@ -89,8 +89,17 @@ class Stack:
                 "and table_name <> 'data_freshness' order by 1"
             )]
             for t in tables:
+                cols = ", ".join(
+                    f'"{c}"'
+                    for (c,) in conn.execute(
+                        "select column_name from information_schema.columns where table_schema = 'marts' "
+                        "and table_name = %s and left(column_name, 1) <> '_' order by ordinal_position",
+                        (t,),
+                    )
+                )
                 rows = conn.execute(
-                    f'select md5(string_agg(r::text, \'|\' order by r::text)) from marts."{t}" r'
+                    "select md5(string_agg(r::text, '|' order by r::text)) "
+                    f'from (select {cols} from marts."{t}") r'
                 ).fetchone()
                 out[t] = rows[0] or "empty"
         return out
