@@ -116,10 +116,16 @@ def test_value_scan_of_an_incremental_mart_reads_the_rows_changed_since_its_publ
         assert flagged() == [
             "marts_build.fct_registrations.contact: holds values shaped like e-mail addresses"
         ]
-        # a row (re)written at the published watermark or later is in scope
+        # a row (re)written after the published watermark is in scope; one at it was derived
+        # from the same raw rows as the published version (scanned then)
         conn.execute(
             "update marts_build.fct_registrations set contact = 'new@example.com' "
             "where _watermark = '2026-11-24 05:00+00'"
+        )
+        assert flagged(published_schema="marts") == []
+        conn.execute(
+            "update marts_build.fct_registrations set contact = 'new@example.com' "
+            "where _watermark = '2026-11-25 05:00+00'"
         )
         assert flagged(published_schema="marts") == flagged()
         # no watermark in the published version (or none published): every row
