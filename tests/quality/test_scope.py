@@ -169,3 +169,17 @@ def test_data_docs_show_both_parts(published_db: str, tmp_path: Path) -> None:
     assert report.data_docs_index is not None and report.data_docs_index.exists()
     html = "".join(p.read_text(errors="replace") for p in (tmp_path / "docs").rglob("*.html"))
     assert "fct_registrations.whole_table" in html and "fct_registrations.changed_rows" in html
+
+
+def test_a_full_refresh_is_validated_whole_even_without_a_newer_watermark(
+    published_db: str, run_sql: RunSql
+) -> None:
+    # `dbt build --full-refresh` with no load since the published build: every row carries the
+    # published watermark, none is newer, yet all were rewritten.
+    run_sql("update marts_build.fct_registrations set _watermark = '2026-11-24 05:00:00+00'")
+    run_sql("update marts_build.fct_registrations set minutes_attended = -1 where webinar_id = 'c-101'")
+
+    report = _validate(published_db)
+
+    assert report.tables["fct_registrations"].scope.whole_table
+    assert not report.passed

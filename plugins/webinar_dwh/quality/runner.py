@@ -626,6 +626,13 @@ def _scope(engine: Any, schema: str, name: str, published_schema: str | None) ->
         since = conn.execute(sa.text(f"select max({quote(column)})::text from {published}")).scalar()
         if since is None:  # an empty published version: everything is new
             return ValidationScope()
+        built = f"{quote(schema)}.{quote(name)}"
+        oldest, newest = conn.execute(
+            sa.text(f"select min({quote(column)}), max({quote(column)}) from {built}")
+        ).one()
+        if oldest == newest:  # one build wrote every row (a full refresh): they are all new
+            logger.info("%s: every row is from this build: validating the whole table", built)
+            return ValidationScope()
         cutoff_from = cutoff_to = None
         if MARTS[name].cutoff_relation:
             as_of = sa.text("select obj_description(cast(:rel as regclass), 'pg_class')")

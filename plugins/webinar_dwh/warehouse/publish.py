@@ -531,8 +531,12 @@ def _value_scan_source(
             # A bind parameter rather than a subquery: the planner then sees the value and
             # reads the few changed rows through the mart's index on the column.
             latest = conn.execute(sql.SQL("select max({}) from {}").format(column, published)).fetchone()
-            assert latest is not None
-            if latest[0] is not None:
+            spread = conn.execute(
+                sql.SQL("select min({0}) < max({0}) from {1}").format(column, rel)
+            ).fetchone()
+            assert latest is not None and spread is not None
+            # Scoped unless one build wrote every row (a full refresh: all of them are new).
+            if latest[0] is not None and spread[0]:
                 # Strictly newer: rows rewritten at the same watermark were derived from the same
                 # raw rows as the published ones (scanned then).
                 return (
