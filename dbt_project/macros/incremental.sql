@@ -162,27 +162,19 @@
         {%- endif %}
 
         select
+            {%- for platform in ['bigmarker', 'legacy'] %}
             -- As JSON text: agate would hand a text[] over as one string.
             coalesce((
                 select json_agg(distinct ids.webinar_id order by ids.webinar_id)::text
                 from (
-                    select webinar_id from bigmarker_changed
+                    select webinar_id from {{ platform }}_changed
                     {%- if held_window is not none %}
-                    union select webinar_id from held_flipped where platform = 'bigmarker'
+                    union select webinar_id from held_flipped where platform = '{{ platform }}'
                     {%- endif %}
                 ) as ids
                 where ids.webinar_id is not null
-            ), '[]') as bigmarker_ids,
-            coalesce((
-                select json_agg(distinct ids.webinar_id order by ids.webinar_id)::text
-                from (
-                    select webinar_id from legacy_changed
-                    {%- if held_window is not none %}
-                    union select webinar_id from held_flipped where platform = 'legacy'
-                    {%- endif %}
-                ) as ids
-                where ids.webinar_id is not null
-            ), '[]') as legacy_ids,
+            ), '[]') as {{ platform }}_ids,
+            {%- endfor %}
             -- As text with its offset: agate's datetimes may drop the zone.
             ({{ raw_watermark_sql(upstream) }})::text as watermark
     {%- endset -%}
@@ -253,10 +245,34 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Rows of webinars in scope: the changed conferences and the changed legacy occurrences. -#}
+{#-
+    The marker rows of strategy `replace_scope`: one per webinar in scope, every column null but
+    (platform, webinar_id), in the target's column order (its columns are the model's: schema
+    changes fail the incremental build). A full build needs none: `rows` names the model's
+    final CTE, whose columns the empty select takes.
+-#}
+{% macro scope_markers(scope, rows) -%}
+    {%- if execute and is_incremental() -%}
+        select
+        {%- for column in adapter.get_columns_in_relation(this) %}
+            {% if column.name in ('platform', 'webinar_id') -%}
+                scope_ids.{{ column.name }}
+            {%- else -%}
+                null::{{ column.data_type }} as {{ adapter.quote(column.name) }}
+            {%- endif %}{{ "," if not loop.last }}
+        {%- endfor %}
+        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
+    {%- else -%}
+        select * from {{ rows }} where false
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Rows of webinars in scope: the changed conferences and legacy occurrences. A semi-join with
+    the scope's rows, which PostgreSQL runs as one index probe per webinar; the equivalent
+    `(platform = 'bigmarker' and webinar_id in (...)) or (platform = 'legacy' and ...)` made
+    it filter the whole (platform, webinar_id) index (1.5 s instead of 0.08 s at 3 M rows). -#}
 {% macro in_webinar_scope(scope) -%}
-    ((platform = 'bigmarker' and {{ in_ids('webinar_id', scope.bigmarker) }})
-    or (platform = 'legacy' and {{ in_ids('webinar_id', scope.legacy) }}))
+    (platform, webinar_id) in ({{ scope_ids(scope) }})
 {%- endmacro %}
 
 {#- The build's watermark as a column value (null when raw is empty). -#}
@@ -284,6 +300,10 @@
     {%- set key = [key] if key is string else key -%}
     {%- set marker = config.require('scope_marker_column') -%}
     {%- set cols = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    -- Statistics of the new rows first: without them the planner guesses thousands of keys and
+    -- scans the whole target instead of reading the few webinars through its key index.
+    analyze {{ source }};
+
     delete from {{ target }}
     where ({{ key | join(', ') }}) in (
         select distinct {{ key | join(', ') }} from {{ source }}

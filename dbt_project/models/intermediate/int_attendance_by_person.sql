@@ -109,23 +109,7 @@ collapsed as (
 -- when no new row is left (strategy replace_scope, macros/incremental.sql).
 scope_markers as (
 
-    select distinct
-        platform,
-        webinar_id,
-        null::text as attendee_key,
-        null::text as match_email,
-        null::text as email,
-        null::bigint as session_count,
-        null::numeric as attended_seconds,
-        null::timestamptz as first_joined_at,
-        null::timestamptz as last_left_at,
-        null::timestamptz as _watermark
-    {% if is_incremental() -%}
-        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
-    {%- else -%}
-        from collapsed
-        where false
-    {%- endif %}
+    {{ scope_markers(scope, 'collapsed') }}
 
 )
 

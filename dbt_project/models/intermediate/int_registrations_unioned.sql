@@ -146,23 +146,7 @@ final as (
 -- when no new row is left (strategy replace_scope, macros/incremental.sql).
 scope_markers as (
 
-    select distinct
-        null::text as registration_id,
-        platform,
-        webinar_id,
-        null::text as email,
-        null::text as match_email,
-        null::text as email_hash,
-        null::text as registration_source,
-        null::bigint as source_rows,
-        null::timestamptz as registered_at,
-        null::timestamptz as _watermark
-    {% if is_incremental() -%}
-        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
-    {%- else -%}
-        from final
-        where false
-    {%- endif %}
+    {{ scope_markers(scope, 'final') }}
 
 )
 

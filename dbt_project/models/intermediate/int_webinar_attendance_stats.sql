@@ -107,20 +107,7 @@ final as (
 -- when no new row is left (strategy replace_scope, macros/incremental.sql).
 scope_markers as (
 
-    select distinct
-        platform,
-        webinar_id,
-        null::bigint as registered,
-        null::bigint as matched_registrations,
-        null::numeric as matched_seconds,
-        null::bigint as walk_ins,
-        null::timestamptz as _watermark
-    {% if is_incremental() -%}
-        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
-    {%- else -%}
-        from final
-        where false
-    {%- endif %}
+    {{ scope_markers(scope, 'final') }}
 
 )
 

@@ -106,23 +106,7 @@ final as (
 -- when no new row is left (strategy replace_scope, macros/incremental.sql).
 scope_markers as (
 
-    select distinct
-        null::text as registration_id,
-        webinar_id,
-        platform,
-        null::text as person_key,
-        null::text as registration_source,
-        null::numeric as seconds_attended,
-        null::numeric as minutes_attended,
-        null::boolean as attended,
-        null::timestamptz as registered_at,
-        null::timestamptz as _watermark
-    {% if is_incremental() -%}
-        from ({{ scope_ids(scope) }}) as scope_ids (platform, webinar_id)
-    {%- else -%}
-        from final
-        where false
-    {%- endif %}
+    {{ scope_markers(scope, 'final') }}
 
 )
 
