@@ -1,0 +1,58 @@
+{#-
+    The per-period roll-ups of webinar_attendance (attendance_daily, attendance_by_course_language):
+    one row per (period, platform, course, language), show-up rate recomputed from the sums.
+    `period` is the SQL expression of the period, `period_name` its column name.
+-#}
+{% macro attendance_rollup(period, period_name) -%}
+with
+
+webinar_attendance as (
+
+    select * from {{ ref('webinar_attendance') }}
+    {% if var('aggregate_held_only', true) -%}
+        -- Future webinars have registrations but no attendance yet: they would dilute rates.
+        where is_held
+    {%- endif %}
+
+),
+
+aggregated as (
+
+    select
+        {{ period }} as {{ period_name }},
+        platform,
+        course,
+        language,
+        count(*) as webinars,
+        sum(registered) as registered,
+        sum(attended) as attended,
+        sum(walk_ins) as walk_ins,
+        sum(total_minutes) as total_minutes
+    from webinar_attendance
+    group by 1, 2, 3, 4
+
+),
+
+final as (
+
+    select
+        ----------  ids
+        {{ period_name }},
+        platform,
+        course,
+        language,
+
+        ----------  numerics
+        webinars,
+        registered,
+        attended,
+        walk_ins,
+        round(attended::numeric / nullif(registered, 0), 6) as show_up_rate,
+        total_minutes
+
+    from aggregated
+
+)
+
+select * from final
+{%- endmacro %}
