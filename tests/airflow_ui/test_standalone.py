@@ -35,6 +35,7 @@ DAG_ID = "webinar_attendance"
 LOGICAL_DATE = "2026-11-24T05:00:00Z"  # the sandbox's clock: 06:00 Europe/Berlin on the 24th
 STARTUP_TIMEOUT_S = 180
 RUN_TIMEOUT_S = int(os.environ.get("AIRFLOW_UI_TEST_RUN_TIMEOUT_S", "600"))
+STOP_TIMEOUT_S = 15
 
 
 def _free_port() -> int:
@@ -44,17 +45,25 @@ def _free_port() -> int:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """Ctrl-C for ``airflow standalone`` (it then stops its components), then its process group."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=30)
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    """Stop ``airflow standalone`` and every component it started: SIGTERM to its process group.
+
+    Not SIGINT: a shell that starts the suite in the background hands its children SIGINT
+    *ignored*, and waiting for standalone to react to it cost 30 s per run. SIGTERM reaches
+    every component at once (the group this test started with ``start_new_session=True``);
+    whatever is still alive after ``STOP_TIMEOUT_S`` is killed.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        proc.poll()  # reap the leader, or it would count as alive
         try:
-            os.killpg(proc.pid, sig)  # the group this test started (start_new_session=True)
+            os.killpg(proc.pid, 0)
         except ProcessLookupError:
             break
-        time.sleep(2)
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
 
 
