@@ -1,8 +1,9 @@
 """Shared fixtures: the real PostgreSQL cluster the suite starts itself, and fresh databases.
 
 The cluster is the project's local one (``scripts/local_pg.py``, data in ``.local/pg``); it is
-started once per session if not running. Every test that needs a warehouse gets its own fresh
-database, so tests never see each other's rows.
+started once per session if not running. Every test that writes to a warehouse gets its own
+fresh database, so tests never see each other's rows. One published warehouse of a clean
+morning (``clean_morning``) is built once per session for the layers that only read it.
 """
 
 from __future__ import annotations
@@ -12,10 +13,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
 from psycopg import sql
+
+if TYPE_CHECKING:
+    from tests.e2e.harness import PublishedWarehouse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,3 +78,23 @@ def module_db(pg_server: str) -> Iterator[str]:
     yield dsn
     if not os.environ.get("KEEP_TEST_DB"):
         _drop_db(pg_server, name)
+
+
+@pytest.fixture(scope="session")
+def clean_morning(pg_server: str) -> Iterator[PublishedWarehouse]:
+    """The published marts of one clean morning (all three sources), shared by the whole session.
+
+    Built once without Airflow (``tests.e2e.harness.build_clean_morning``, ~15-25 s) in its
+    own database. It is a fixed reference: the dashboard tests read it as ``bi_reader`` and the
+    reliability scenarios compare their marts with its ``marts_hash``. Tests must not write to
+    it; a test that changes a warehouse uses ``fresh_db`` / ``module_db``.
+    """
+    from tests.e2e.harness import build_clean_morning
+
+    name = f"clean_{uuid.uuid4().hex[:12]}"
+    dsn = _create_db(pg_server, name)
+    try:
+        yield build_clean_morning(dsn)
+    finally:
+        if not os.environ.get("KEEP_TEST_DB"):
+            _drop_db(pg_server, name)

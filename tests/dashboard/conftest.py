@@ -1,13 +1,11 @@
-"""A real published warehouse for the dashboard tests, built without Airflow (~15-25 s).
+"""A real published warehouse for the dashboard tests, and the dashboard served from it.
 
-The pipeline's own functions run in-process against a new database and the API sandbox
-(seed 42, scale 0.1): ``extract_load`` per source, ``dbt seed`` + ``dbt build`` (into
-``marts_build``, with the models' tests) and ``publish_marts`` (swap into ``marts``). The
-sandbox stops and the environment is restored once the marts are published; the tests read
-them as ``bi_reader`` like the dashboard does.
-
-The warehouse is built once per session (every dashboard test only reads it), so the fixture
-manages its own database on the ``pg_server`` cluster instead of the per-test ``fresh_db``.
+The warehouse is the session's ``clean_morning`` (tests/conftest.py): the pipeline's own
+functions, without Airflow, against a new database and the API sandbox (seed 42):
+``extract_load`` per source, ``dbt seed`` + ``dbt build`` (into ``marts_build``, with the
+models' tests) and publish (swap into ``marts``). It is built once per session and shared with
+the reliability layer, which compares its scenarios with it; every dashboard test only reads
+it, as ``bi_reader`` like the dashboard does.
 """
 
 from __future__ import annotations
@@ -18,70 +16,21 @@ import subprocess
 import sys
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
-from tests.e2e.harness import make_stack
+from tests.e2e.harness import PublishedWarehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts"
-INTERVAL_END = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # the sandbox's default clock
-
-
-@dataclass(frozen=True)
-class Warehouse:
-    """A published warehouse: DSNs of the owner and of the BI role, and the build's timings."""
-
-    owner_dsn: str
-    bi_dsn: str
-    seconds: float
-
-
-def _database(server_dsn: str, name: str, *, drop: bool = False) -> str:
-    with psycopg.connect(server_dsn, autocommit=True) as conn:
-        stmt = "drop database if exists {} with (force)" if drop else "create database {}"
-        conn.execute(sql.SQL(stmt).format(sql.Identifier(name)))
-    return server_dsn.rsplit("/", 1)[0] + "/" + name
-
-
-def build_published_warehouse(db_dsn: str) -> Warehouse:
-    """Extract all three sources from a fresh sandbox, build the marts with dbt, publish them."""
-    from webinar_dwh.dbt_runner import run_dbt
-    from webinar_dwh.pipeline import RunInfo, extract_load
-    from webinar_dwh.warehouse.publish import publish_marts
-
-    started = time.perf_counter()
-    with make_stack(db_dsn, sources=("bigmarker", "calendly", "zoom")) as stack:
-        run = RunInfo.manual(INTERVAL_END)
-        for source in ("bigmarker", "calendly", "zoom"):
-            summary = extract_load(source, run)
-            assert summary, source
-        seeded = run_dbt(["seed", "--quiet"])
-        assert seeded.success, seeded.exception
-        built = run_dbt(["build", "--quiet"], dbt_vars={"as_of": INTERVAL_END.isoformat()})
-        assert built.success, built.exception
-        with psycopg.connect(stack.owner_dsn) as conn:
-            publish_marts(conn, dag_run_id=run.dag_run_id)
-        return Warehouse(stack.owner_dsn, stack.bi_dsn, round(time.perf_counter() - started, 1))
 
 
 @pytest.fixture(scope="session")
-def published_warehouse(pg_server: str) -> Iterator[Warehouse]:
-    """A fresh database with published marts (see the module docstring); dropped afterwards."""
-    name = f"dash_{uuid.uuid4().hex[:10]}"
-    dsn = _database(pg_server, name)
-    try:
-        yield build_published_warehouse(dsn)
-    finally:
-        if not os.environ.get("KEEP_TEST_DB"):
-            _database(pg_server, name, drop=True)
+def published_warehouse(clean_morning: PublishedWarehouse) -> PublishedWarehouse:
+    """The session's published clean morning (``clean_morning``, tests/conftest.py); read it only."""
+    return clean_morning
 
 
 def free_port() -> int:
@@ -91,7 +40,7 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def streamlit_server(published_warehouse: Warehouse, tmp_path_factory) -> Iterator[str]:
+def streamlit_server(published_warehouse: PublishedWarehouse, tmp_path_factory) -> Iterator[str]:
     """``streamlit run dashboard/app.py`` on a free port (headless), reading the test warehouse."""
     port = free_port()
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"

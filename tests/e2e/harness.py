@@ -13,16 +13,19 @@ from __future__ import annotations
 import gc
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
 ROOT = Path(__file__).resolve().parents[2]
+#: 06:00 Europe/Berlin on 2026-11-24: the sandbox's default clock, the morning every layer checks.
+MORNING = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 OWNER_PASSWORD = secrets.token_urlsafe(12)
 BI_PASSWORD = secrets.token_urlsafe(12)
 PII_KEY = secrets.token_urlsafe(24)
@@ -171,3 +174,43 @@ def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sand
             env[f"DWH_ENABLE_{src.upper()}"] = "true" if src in sources else "false"
         with _env(env):
             yield Stack(superuser_dsn=db_dsn, owner_dsn=owner_dsn, bi_dsn=bi_dsn, sandbox=sb, env=env)
+
+
+@dataclass(frozen=True)
+class PublishedWarehouse:
+    """A warehouse whose marts are published: DSNs, the marts' content hash, the build time."""
+
+    owner_dsn: str
+    bi_dsn: str
+    marts_hash: dict[str, str]
+    seconds: float
+
+
+def build_clean_morning(db_dsn: str, interval_end: datetime = MORNING) -> PublishedWarehouse:
+    """One clean, fault-free morning in ``db_dsn``'s (empty) database, without Airflow.
+
+    All three sources from a default sandbox (seed 42) are extracted and landed, then
+    ``dbt seed`` + ``dbt build`` (models and their tests, into ``marts_build``) with
+    ``as_of = interval_end``, then the marts are published. No GX gate: this is a reference
+    the layers compare with or read, the gate is proven where it runs (quality, e2e). The
+    sandbox stops and the environment is restored before this returns.
+    """
+    from webinar_dwh import pipeline
+    from webinar_dwh.dbt_runner import run_dbt
+
+    started = time.perf_counter()
+    with make_stack(db_dsn, sources=("bigmarker", "calendly", "zoom")) as stack:
+        stack.sandbox.configure(as_of=interval_end)
+        run = pipeline.RunInfo.manual(interval_end)
+        for source in ("bigmarker", "calendly", "zoom"):
+            pipeline.extract_load(source, run)
+        for args in (["seed", "--quiet"], ["build", "--quiet"]):
+            res = run_dbt(args, dbt_vars={"as_of": interval_end.isoformat()})
+            assert res.success, f"dbt {args[0]} failed: {res.exception or res.result}"
+        pipeline.publish(run)
+        return PublishedWarehouse(
+            owner_dsn=stack.owner_dsn,
+            bi_dsn=stack.bi_dsn,
+            marts_hash=stack.marts_hash(),
+            seconds=round(time.perf_counter() - started, 1),
+        )
