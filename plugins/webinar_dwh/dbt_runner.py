@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+#: Where these invocations keep their artifacts and partial-parse state. Not the project's own
+#: ``target/``: Cosmos renders the DAG from ``target/manifest.json`` (written by ``make
+#: manifest``), and dbt rewrites that file in place on every call, so a DAG parse running
+#: meanwhile (the dag-processor, a task starting) could read half a file.
+TARGET_DIR = PROJECT_DIR / "target" / "run_dbt"
 
 
 def dbt_env(conn: config.ConnectionInfo) -> dict[str, str]:
@@ -54,11 +59,16 @@ def _patched_env(values: dict[str, str]) -> Iterator[None]:
 
 
 def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_vars: dict | None = None):
-    """Invoke dbt in-process; returns dbt's ``dbtRunnerResult``."""
+    """Invoke dbt in-process; returns dbt's ``dbtRunnerResult``.
+
+    Artifacts go to :data:`TARGET_DIR` unless ``args`` name a ``--target-path`` themselves.
+    """
     from dbt.cli.main import dbtRunner
 
     conn = conn or config.get_connection(config.dwh_conn_id())
     cli = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
+    if "--target-path" not in args:
+        cli += ["--target-path", str(TARGET_DIR)]
     if dbt_vars:
         cli += ["--vars", json.dumps(dbt_vars)]
     with _patched_env(dbt_env(conn)):
