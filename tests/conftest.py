@@ -4,6 +4,11 @@ The cluster is the project's local one (``scripts/local_pg.py``, data in ``.loca
 started once per session if not running. Every test that writes to a warehouse gets its own
 fresh database, so tests never see each other's rows. One published warehouse of a clean
 morning (``clean_morning``) is built once per session for the layers that only read it.
+
+The Airflow UI walk-through (tests/airflow_ui) runs a whole DAG run under ``airflow
+standalone``: ~100 s of process start-ups and scheduler loops. When it is part of the session,
+the hooks at the end of this file start it in the background as the session reaches the DAG
+layers, and its test collects the result there.
 """
 
 from __future__ import annotations
@@ -42,11 +47,15 @@ def _local_pg():
     return mod
 
 
+def _server_dsn() -> str:
+    dsn = _local_pg().start()
+    return dsn.rsplit("/", 1)[0] + "/postgres"
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """Superuser DSN (database ``postgres``) of the running local cluster."""
-    dsn = _local_pg().start()
-    return dsn.rsplit("/", 1)[0] + "/postgres"
+    return _server_dsn()
 
 
 def _create_db(server_dsn: str, name: str) -> str:
@@ -98,3 +107,43 @@ def clean_morning(pg_server: str) -> Iterator[PublishedWarehouse]:
     finally:
         if not os.environ.get("KEEP_TEST_DB"):
             _drop_db(pg_server, name)
+
+
+# --------------------------------------------------------------------------- background Airflow UI run
+
+#: The layers the UI walk-through runs beside (it starts with the first test of any of them).
+_BACKGROUND_LAYERS = frozenset({"e2e", "reliability", "airflow_ui", "bench"})
+_UI_SELECTED = pytest.StashKey[bool]()
+
+
+def _layer(item: pytest.Item) -> str | None:
+    """``e2e`` for ``tests/e2e/test_x.py::test_y``; ``None`` outside ``tests/<layer>/``."""
+    try:
+        parts = item.path.relative_to(ROOT / "tests").parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 else None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    session.config.stash[_UI_SELECTED] = any(_layer(item) == "airflow_ui" for item in session.items)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    config = item.config
+    if not config.stash.get(_UI_SELECTED, False) or _layer(item) not in _BACKGROUND_LAYERS:
+        return
+    from tests.airflow_ui.standalone import StandaloneRun, standalone_key
+
+    if standalone_key not in config.stash:
+        run = StandaloneRun(_server_dsn())
+        config.stash[standalone_key] = run
+        run.start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    from tests.airflow_ui.standalone import standalone_key
+
+    run = session.config.stash.get(standalone_key, None)
+    if run is not None:
+        run.stop()

@@ -141,11 +141,8 @@ def _env(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-@contextmanager
-def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sandbox_kwargs: Any):
-    """Bootstrap roles + schema in ``db_dsn``'s database and start a sandbox; set the env."""
-    from sandbox import SandboxConfig, SandboxServer
-    from sandbox.connections import airflow_conn_env
+def bootstrap_warehouse(db_dsn: str) -> tuple[str, str]:
+    """Roles + schema in ``db_dsn``'s (superuser, empty) database; returns ``(owner_dsn, bi_dsn)``."""
     from webinar_dwh.warehouse.bootstrap import bootstrap_roles, ensure_schema
 
     dbname = db_dsn.rsplit("/", 1)[1]
@@ -157,21 +154,38 @@ def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sand
     with psycopg.connect(owner_dsn) as conn:
         ensure_schema(conn, pii_key=PII_KEY)
         conn.commit()
+    return owner_dsn, bi_dsn
+
+
+def stack_env(owner_dsn: str, sandbox: Any, sources: tuple[str, ...]) -> dict[str, str]:
+    """The ``AIRFLOW_CONN_*`` / ``DWH_*`` environment of a deployment on this warehouse and sandbox."""
+    from sandbox.connections import airflow_conn_env
+
+    conns = airflow_conn_env(sandbox)
+    env = {
+        "AIRFLOW_CONN_DWH_DEFAULT": owner_dsn,
+        "DWH_PII_KEY": PII_KEY,
+        "DWH_TASK_RETRIES": "0",
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "DWH_HTTP_BACKOFF_CAP": "0.2",
+        "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
+    }
+    for src in ("bigmarker", "calendly", "zoom"):
+        key = f"AIRFLOW_CONN_{src.upper()}_DEFAULT"
+        if src in sources:
+            env[key] = conns[key]
+        env[f"DWH_ENABLE_{src.upper()}"] = "true" if src in sources else "false"
+    return env
+
+
+@contextmanager
+def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sandbox_kwargs: Any):
+    """Bootstrap roles + schema in ``db_dsn``'s database and start a sandbox; set the env."""
+    from sandbox import SandboxConfig, SandboxServer
+
+    owner_dsn, bi_dsn = bootstrap_warehouse(db_dsn)
     with SandboxServer(SandboxConfig(**sandbox_kwargs)) as sb:
-        conns = airflow_conn_env(sb)
-        env = {
-            "AIRFLOW_CONN_DWH_DEFAULT": owner_dsn,
-            "DWH_PII_KEY": PII_KEY,
-            "DWH_TASK_RETRIES": "0",
-            "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-            "DWH_HTTP_BACKOFF_CAP": "0.2",
-            "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
-        }
-        for src in ("bigmarker", "calendly", "zoom"):
-            key = f"AIRFLOW_CONN_{src.upper()}_DEFAULT"
-            if src in sources:
-                env[key] = conns[key]
-            env[f"DWH_ENABLE_{src.upper()}"] = "true" if src in sources else "false"
+        env = stack_env(owner_dsn, sb, sources)
         with _env(env):
             yield Stack(superuser_dsn=db_dsn, owner_dsn=owner_dsn, bi_dsn=bi_dsn, sandbox=sb, env=env)
 
