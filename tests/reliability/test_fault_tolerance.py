@@ -45,6 +45,9 @@ def stack(module_db):
         # request, and at seed 42 one of ~300 requests (a BigMarker attendee page) does fail six
         # times. 10 attempts (0.01 %) is the setting for a vendor this bad.
         env.setenv("DWH_HTTP_MAX_RETRIES", str(MAX_ATTEMPTS))
+        # ~50 5xx answers: at the harness's 0.2 s back-off cap they waited ~4 s. The back-off
+        # schedule itself is unit-tested (tests/unit/test_http.py); here the counts matter.
+        env.setenv("DWH_HTTP_BACKOFF_CAP", "0.02")
         yield st
 
 
