@@ -24,7 +24,7 @@ demo: venv postgres manifest  ## run the morning job end to end on the local sta
 test: venv postgres manifest  ## run the whole test suite (unit → sandbox → warehouse → dags → e2e) and the linters
 	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 test-fast: venv postgres  ## unit + sandbox + warehouse layers only
 	$(BIN)/python -m pytest -m "unit or sandbox or warehouse" $(PYTEST_ARGS)
