@@ -1,6 +1,7 @@
 """End-to-end harness: a fresh warehouse database, the API sandbox, and real DAG runs (``dag.test()``).
 
-Imported by the e2e, dashboard and reliability tests.
+Imported by the e2e, dashboard, reliability and airflow_ui tests and by tests/conftest.py
+(``build_clean_morning``: the session's one published clean morning).
 
 Each module gets its own warehouse database with the project's roles and schema, its own
 sandbox server (in-process thread, real HTTP on 127.0.0.1) and the ``AIRFLOW_CONN_*`` /
