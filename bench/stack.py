@@ -8,7 +8,6 @@ scale ≥ 2 the generated history starts before the default).
 
 from __future__ import annotations
 
-import os
 import secrets
 import uuid
 from collections.abc import Iterator
@@ -47,20 +46,6 @@ class BenchStack:
     env: dict[str, str] = field(default_factory=dict)
 
 
-@contextmanager
-def _patched_env(values: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-
-
 def cluster_dsn() -> str:
     """Superuser DSN (database ``postgres``) of the local cluster, started on demand."""
     from scripts import local_pg
@@ -85,6 +70,7 @@ def bench_stack(scale: float, *, seed: int = 42, keep_db: bool = False) -> Itera
     """
     from sandbox import SandboxConfig, SandboxServer
     from sandbox.connections import airflow_conn_env
+    from webinar_dwh.config import patched_env
     from webinar_dwh.warehouse.bootstrap import bootstrap_roles, ensure_schema
 
     server = cluster_dsn()
@@ -116,7 +102,7 @@ def bench_stack(scale: float, *, seed: int = 42, keep_db: bool = False) -> Itera
             }
             for src in ("bigmarker", "calendly", "zoom"):
                 env[f"DWH_ENABLE_{src.upper()}"] = "true"
-            with _patched_env(env):
+            with patched_env(env):
                 yield BenchStack(scale, db_dsn, owner_dsn, bi_dsn, sb, history_start, env)
     finally:
         if not keep_db:

@@ -22,17 +22,6 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[1]
-COPY_COLUMNS = (
-    "_batch_id",
-    "_row_seq",
-    "_record_key",
-    "_parent_key",
-    "_extracted_at",
-    "_dag_run_id",
-    "_logical_date",
-    "payload",
-)
-"""What landing writes (``_loaded_at`` is the column default, ``now()``), in the same order."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +105,9 @@ def plain_copy_rows_per_s(owner_dsn: str) -> tuple[float, int, float]:
         ``(rows_per_s, rows, seconds)`` over all raw tables.
     """
     from webinar_dwh.warehouse.bootstrap import RAW_SCHEMA
+    from webinar_dwh.warehouse.landing import RAW_COPY_COLUMNS
 
-    cols = sql.SQL(", ").join(map(sql.Identifier, COPY_COLUMNS))
+    cols = sql.SQL(", ").join(map(sql.Identifier, RAW_COPY_COLUMNS))
     total_rows, total_s = 0, 0.0
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         tables = [

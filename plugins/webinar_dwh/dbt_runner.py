@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,20 +42,6 @@ def dbt_env(conn: config.ConnectionInfo) -> dict[str, str]:
     }
 
 
-@contextmanager
-def _patched_env(values: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_vars: dict | None = None):
     """Invoke dbt in-process; returns dbt's ``dbtRunnerResult``.
 
@@ -71,7 +55,7 @@ def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_v
         cli += ["--target-path", str(TARGET_DIR)]
     if dbt_vars:
         cli += ["--vars", json.dumps(dbt_vars)]
-    with _patched_env(dbt_env(conn)):
+    with config.patched_env(dbt_env(conn)):
         return dbtRunner().invoke(cli)
 
 

@@ -12,10 +12,8 @@ loaded from ``dags/`` and executed with ``dag.test()``, tasks, Cosmos dbt tasks 
 from __future__ import annotations
 
 import gc
-import os
 import secrets
 import time
-from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+
+from webinar_dwh.config import patched_env
 
 ROOT = Path(__file__).resolve().parents[2]
 #: 06:00 Europe/Berlin on 2026-11-24: the sandbox's default clock, the morning every layer checks.
@@ -128,20 +128,6 @@ class Stack:
         return out
 
 
-@contextmanager
-def _env(values: dict[str, str]) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def bootstrap_warehouse(db_dsn: str) -> tuple[str, str]:
     """Roles + schema in ``db_dsn``'s (superuser, empty) database; returns ``(owner_dsn, bi_dsn)``."""
     from webinar_dwh.warehouse.bootstrap import bootstrap_roles, ensure_schema
@@ -187,7 +173,7 @@ def make_stack(db_dsn: str, *, sources: tuple[str, ...] = ("bigmarker",), **sand
     owner_dsn, bi_dsn = bootstrap_warehouse(db_dsn)
     with SandboxServer(SandboxConfig(**sandbox_kwargs)) as sb:
         env = stack_env(owner_dsn, sb, sources)
-        with _env(env):
+        with patched_env(env):
             yield Stack(superuser_dsn=db_dsn, owner_dsn=owner_dsn, bi_dsn=bi_dsn, sandbox=sb, env=env)
 
 

@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 DEFAULT_FLUSH_ROWS: Final = 5_000
 """Rows buffered per entity before they are sent with one ``COPY`` (memory bound per entity)."""
 
-_RAW_COPY_COLUMNS: Final = (
+RAW_COPY_COLUMNS: Final = (
     "_batch_id",
     "_row_seq",
     "_record_key",
@@ -66,6 +66,8 @@ _RAW_COPY_COLUMNS: Final = (
     "_logical_date",
     "payload",
 )
+"""What landing writes into a raw table, in COPY order (``_loaded_at`` is the column default,
+the load transaction's start); the benchmark's plain-COPY baseline copies the same columns."""
 _RAW_COPY_TYPES: Final = ["uuid", "int8", "text", "text", "timestamptz", "text", "date", "jsonb"]
 _QUARANTINE_COPY_COLUMNS: Final = (
     "_batch_id",
@@ -420,7 +422,7 @@ class _BatchWriter:
             )
         self._tables[entity] = sql.SQL("copy {} ({}) from stdin (format binary)").format(
             sql.Identifier(RAW_SCHEMA, table),
-            sql.SQL(", ").join(map(sql.Identifier, _RAW_COPY_COLUMNS)),
+            sql.SQL(", ").join(map(sql.Identifier, RAW_COPY_COLUMNS)),
         )
         self.loaded[entity] = 0
         buf: list[tuple[Any, ...]] = []
