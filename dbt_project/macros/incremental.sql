@@ -103,11 +103,12 @@
     {%- set loaded_from = run_query(
         "select coalesce(max(_watermark), '-infinity')::text from " ~ this
     ).rows[0][0] -%}
+    {%- set loaded_since = "_loaded_at >= '" ~ loaded_from ~ "'::timestamptz" -%}
     {%- set query -%}
         with bigmarker_changed as (
             {%- for relation, key in tables.bigmarker %}
             select {{ key }} as webinar_id from {{ relation }}
-            where _loaded_at >= '{{ loaded_from }}'::timestamptz
+            where {{ loaded_since }}
             {{- " union" if not loop.last }}
             {%- endfor %}
         ),
@@ -117,16 +118,16 @@
         legacy_times as (
             select {{ to_timestamptz("payload ->> 'start_time'") }} as start_time
             from {{ _raw('zoom', 'webinar_instances') }}
-            where _loaded_at >= '{{ loaded_from }}'::timestamptz
+            where {{ loaded_since }}
             union
             select {{ to_timestamptz("payload ->> 'start_time'") }}
             from {{ _raw('calendly', 'scheduled_events') }}
             where _record_key in (
                 select _record_key from {{ _raw('calendly', 'scheduled_events') }}
-                where _loaded_at >= '{{ loaded_from }}'::timestamptz
+                where {{ loaded_since }}
                 union
                 select _parent_key from {{ _raw('calendly', 'invitees') }}
-                where _loaded_at >= '{{ loaded_from }}'::timestamptz
+                where {{ loaded_since }}
             )
         ),
 
@@ -137,10 +138,10 @@
         -- start may gain or lose that event's invitees.
         legacy_changed as (
             select _parent_key as webinar_id from {{ _raw('zoom', 'participants') }}
-            where _loaded_at >= '{{ loaded_from }}'::timestamptz
+            where {{ loaded_since }}
             union
             select _record_key from {{ _raw('zoom', 'webinar_instances') }}
-            where _loaded_at >= '{{ loaded_from }}'::timestamptz
+            where {{ loaded_since }}
             union
             select instances._record_key
             from {{ _raw('zoom', 'webinar_instances') }} as instances

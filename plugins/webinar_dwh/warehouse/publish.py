@@ -447,10 +447,11 @@ def _swap(
 
 
 def _has_watermark(conn: psycopg.Connection, schema: str, name: str) -> bool:
+    """Whether ``schema.name`` has the incremental marts' ``_watermark`` column."""
     row = conn.execute(
         "select count(*) > 0 from pg_attribute as a join pg_class as c on c.oid = a.attrelid "
         "join pg_namespace as n on n.oid = c.relnamespace "
-        "where n.nspname = %s and c.relname = %s and c.relkind = 'r' and a.attname = %s "
+        "where n.nspname = %s and c.relname = %s and a.attname = %s "
         "and not a.attisdropped",
         (schema, name, WATERMARK_COLUMN),
     ).fetchone()
@@ -515,36 +516,29 @@ def _value_scan_source(
 ) -> tuple[sql.Composable, tuple[Any, ...], str]:
     """The FROM clause (with its parameters) of the value scan and a description of its scope."""
     rel = sql.Identifier(schema, table)
-    if published_schema is not None and published_schema != schema:
-        row = conn.execute(
-            """
-            select count(*) = 2 from pg_attribute as a
-            join pg_class as c on c.oid = a.attrelid
-            join pg_namespace as n on n.oid = c.relnamespace
-            where c.relname = %s and n.nspname in (%s, %s) and a.attname = %s and not a.attisdropped
-            """,
-            (table, schema, published_schema, WATERMARK_COLUMN),
-        ).fetchone()
-        if row == (True,):
-            published = sql.Identifier(published_schema, table)
-            column = sql.Identifier(WATERMARK_COLUMN)
-            # A bind parameter rather than a subquery: the planner then sees the value and
-            # reads the few changed rows through the mart's index on the column.
-            latest = conn.execute(sql.SQL("select max({}) from {}").format(column, published)).fetchone()
-            spread = conn.execute(
-                sql.SQL("select min({0}) < max({0}) from {1}").format(column, rel)
-            ).fetchone()
-            assert latest is not None and spread is not None
-            # Scoped unless one build wrote every row (a full refresh: all of them are new).
-            if latest[0] is not None and spread[0]:
-                # Strictly newer: rows rewritten at the same watermark were derived from the same
-                # raw rows as the published ones (scanned then).
-                return (
-                    sql.SQL("{} where {} > %s").format(rel, column),
-                    (latest[0],),
-                    f"the rows changed since {published_schema}.{table}: "
-                    f"{WATERMARK_COLUMN} > {latest[0].isoformat()}",
-                )
+    if (
+        published_schema is not None
+        and published_schema != schema
+        and _has_watermark(conn, schema, table)
+        and _has_watermark(conn, published_schema, table)
+    ):
+        published = sql.Identifier(published_schema, table)
+        column = sql.Identifier(WATERMARK_COLUMN)
+        # A bind parameter rather than a subquery: the planner then sees the value and
+        # reads the few changed rows through the mart's index on the column.
+        latest = conn.execute(sql.SQL("select max({}) from {}").format(column, published)).fetchone()
+        spread = conn.execute(sql.SQL("select min({0}) < max({0}) from {1}").format(column, rel)).fetchone()
+        assert latest is not None and spread is not None
+        # Scoped unless one build wrote every row (a full refresh: all of them are new).
+        if latest[0] is not None and spread[0]:
+            # Strictly newer: rows rewritten at the same watermark were derived from the same
+            # raw rows as the published ones (scanned then).
+            return (
+                sql.SQL("{} where {} > %s").format(rel, column),
+                (latest[0],),
+                f"the rows changed since {published_schema}.{table}: "
+                f"{WATERMARK_COLUMN} > {latest[0].isoformat()}",
+            )
     relkind, estimate = _row_estimate(conn, schema, table)
     if relkind in ("r", "m") and estimate > VALUE_SCAN_SAMPLE_ABOVE:
         percent = round(100 * VALUE_SCAN_SAMPLE_ROWS / estimate, 4)
