@@ -31,6 +31,12 @@ def _conference(cid: str, title: str, language: str, start: str, end: str) -> Ro
     return cid, None, payload
 
 
+def _with(row: Row, **changes: Any) -> Row:
+    """``row`` with some payload fields replaced (a vendor value the pipeline has never seen)."""
+    key, parent, payload = row
+    return key, parent, {**payload, **changes}
+
+
 def _registration(cid: str, bmid: str, email: str, at: str) -> Row:
     payload = {"email": email, "first_name": "X", "last_name": "Y", "bmid": bmid, "registered_at": at}
     return f"{cid}:{bmid}", cid, payload
@@ -114,6 +120,10 @@ C_DA = "bmda00001"  # held, pattern (EN) -> Data Analytics / en; rejoin, walk-in
 C_PM = "spcl0pm03"  # exact-id seed row beats the Data Analytics pattern; language from the platform
 C_UNM = "bmunm0001"  # unmapped title; starts 23:30 UTC -> next day in Europe/Berlin
 C_FUT = "bmfut0001"  # after as_of: is_held false, registrations count, attendance does not
+# Vendor values are data: a language outside the accepted list ('ru' -> 'other', the raw value
+# reported), an unseen type and time zone, counters nested one level deeper; none may block.
+C_RU = "bmru00001"
+C_ENUS = "bmenus001"  # ' EN-us ' -> 'en'; ' Webcast ' is a known type after trim + lower-case
 
 BM_CONFERENCES_OLD = [
     _conference(C_DA, "Old title", "en", "2025-03-03T18:00:00+01:00", "2025-03-03T19:00:00+01:00")
@@ -131,6 +141,20 @@ BM_CONFERENCES = [
     ),
     _conference(C_UNM, "Company all-hands", "en", "2025-03-04T23:30:00Z", "2025-03-05T00:30:00Z"),
     _conference(C_FUT, "UX Design: Live Q&A", "es", "2025-04-01T16:00:00+02:00", "2025-04-01T17:00:00+02:00"),
+    _with(
+        _conference(C_RU, "UX Design: Open house", "ru", "2025-03-08T10:00:00Z", "2025-03-08T11:00:00Z"),
+        type="hybrid_summit",
+        time_zone="Atlantis Standard Time",
+        webinar_stats={"registrants": {"count": 3}, "total_attendees": "n/a"},
+        surprise_field={"nested": {"deeper": [1, None]}},
+    ),
+    _with(
+        _conference(
+            C_ENUS, "Digital Marketing: Career talk", "x", "2025-03-09T10:00:00Z", "2025-03-09T11:00:00Z"
+        ),
+        language=" EN-us ",
+        type=" Webcast ",
+    ),
 ]
 BM_REGISTRATIONS = [
     _registration(C_DA, "b1", "ann@example.com", "2025-03-01T10:00:00Z"),
@@ -198,6 +222,8 @@ CALENDLY_INVITEES = [
     # Canceled and never rebooked: no registration.
     _invitee("inv-gina", EV_URL, "gina@example.com", "canceled", "2025-03-01T09:00:00.000000Z"),
     _invitee("inv-hank", EV_TIME, "hank@example.com", "active", "2025-03-01T09:00:00.000000Z"),
+    # An unseen status is no cancellation: kim counts as registered (and did not come).
+    _invitee("inv-kim", EV_TIME, "kim@example.com", "awaiting_payment", "2025-03-01T09:00:00.000000Z"),
     _invitee("inv-ivy", EV_AMB, "ivy@example.com", "active", "2025-03-01T09:00:00.000000Z"),
     _invitee("inv-jo", EV_NONE, "jo@example.com", "active", "2025-03-01T09:00:00.000000Z"),
 ]
@@ -207,7 +233,11 @@ ZOOM_PARTICIPANTS = [
     _participant(I_PY1, "p-eve", "EVE@example.com", "2025-03-05T17:30:00Z", 300),
     _participant(I_PY1, "p-frank", "frank@example.com", "2025-03-05T17:00:00Z", 1200),
     _participant(I_PY1, "p-zed", "zed@example.com", "2025-03-05T17:01:00Z", 100),  # walk-in
-    _participant(I_PY2, "p-hank", "hank@example.com", "2025-03-06T17:00:00Z", 1800),
+    # An unseen participant status changes nothing.
+    _with(
+        _participant(I_PY2, "p-hank", "hank@example.com", "2025-03-06T17:00:00Z", 1800),
+        status="in_breakout_room",
+    ),
     # Ivy's event is ambiguous, so for I_TEST she is a walk-in.
     _participant(I_TEST, "p-ivy", "ivy@example.com", "2025-03-07T10:00:00Z", 600),
 ]

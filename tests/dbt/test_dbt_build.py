@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 from datetime import date
 from decimal import Decimal
 
 import psycopg
 import pytest
 from dbt_payloads import (
+    AS_OF,
     C_DA,
+    C_ENUS,
     C_FUT,
     C_PM,
+    C_RU,
     C_UNM,
     EV_AMB,
     EV_NONE,
+    EV_TIME,
     I_PY1,
     I_PY2,
     I_TEST,
@@ -59,7 +64,7 @@ def test_models_land_in_fixed_schemas_and_nothing_in_marts(mart_conn: psycopg.Co
         "select table_schema, count(*) from information_schema.tables "
         "where table_schema in ('staging', 'intermediate', 'marts_build', 'marts') group by 1 order by 1",
     )
-    assert dict(rows) == {"intermediate": 6, "marts_build": 7, "staging": 10}
+    assert dict(rows) == {"intermediate": 6, "marts_build": 8, "staging": 10}
 
 
 def test_webinar_attendance_numbers(mart_conn: psycopg.Connection) -> None:
@@ -129,15 +134,15 @@ def test_webinar_attendance_numbers(mart_conn: psycopg.Connection) -> None:
             True,
             date(2025, 3, 5),
         ),
-        # Matched by start time (no join_url).
+        # Matched by start time (no join_url); kim's unseen status is no cancellation.
         I_PY2: (
             "legacy",
             "Python for Beginners",
             "de",
-            1,
+            2,
             1,
             0,
-            D("1.000000"),
+            D("0.500000"),
             D("30.00"),
             D("30.00"),
             True,
@@ -146,6 +151,22 @@ def test_webinar_attendance_numbers(mart_conn: psycopg.Connection) -> None:
         # Ivy's event is ambiguous, so she is a walk-in here.
         I_TEST: ("legacy", "unmapped", "unmapped", 0, 0, 1, None, None, D("0.00"), True, date(2025, 3, 7)),
         I_UX: ("legacy", "UX Design", "en", 0, 0, 0, None, None, D("0.00"), True, date(2025, 3, 7)),
+        # BigMarker's 'ru' is outside the accepted languages: bucket 'other', published.
+        C_RU: ("bigmarker", "UX Design", "other", 0, 0, 0, None, None, D("0.00"), True, date(2025, 3, 8)),
+        # ' EN-us ' normalises to 'en'.
+        C_ENUS: (
+            "bigmarker",
+            "Digital Marketing",
+            "en",
+            0,
+            0,
+            0,
+            None,
+            None,
+            D("0.00"),
+            True,
+            date(2025, 3, 9),
+        ),
     }
 
 
@@ -154,7 +175,7 @@ def test_fct_registrations_uses_keyed_hash_person_keys(mart_conn: psycopg.Connec
         mart_conn,
         "select webinar_id, person_key, attended, minutes_attended from marts_build.fct_registrations",
     )
-    assert len(rows) == 9
+    assert len(rows) == 10
     by_key = {(r[0], r[1]): (r[2], r[3]) for r in rows}
     assert by_key[(I_PY1, _person_key("eve+promo@example.com"))] == (True, D(15))
     assert by_key[(C_DA, _person_key("bob@example.com"))] == (True, D(20))
@@ -196,9 +217,11 @@ def test_monthly_mart_aggregates_held_webinars(mart_conn: psycopg.Connection) ->
     )
     assert rows == [
         ("bigmarker", "Data Analytics", "en", 1, 3, 2, 1, D("0.666667")),
+        ("bigmarker", "Digital Marketing", "en", 1, 0, 0, 0, None),
         ("bigmarker", "Product Management", "de", 1, 1, 1, 0, D("1.000000")),
+        ("bigmarker", "UX Design", "other", 1, 0, 0, 0, None),
         ("bigmarker", "unmapped", "en", 1, 0, 0, 0, None),
-        ("legacy", "Python for Beginners", "de", 2, 3, 3, 1, D("1.000000")),
+        ("legacy", "Python for Beginners", "de", 2, 4, 3, 1, D("0.750000")),
         ("legacy", "UX Design", "en", 1, 0, 0, 0, None),
         ("legacy", "unmapped", "unmapped", 1, 0, 0, 1, None),
     ]
@@ -206,6 +229,71 @@ def test_monthly_mart_aggregates_held_webinars(mart_conn: psycopg.Connection) ->
         mart_conn, "select count(*) from marts_build.attendance_daily where webinar_date >= '2025-04-01'"
     )
     assert future == [(0,)]
+
+
+def test_unseen_vendor_values_publish_in_their_buckets_and_are_reported(
+    dbt_run: DbtRun, mart_conn: psycopg.Connection
+) -> None:
+    # The 'ru' conference is built (webinar_attendance above: language 'other'); the notices
+    # mart says what landed where, for which webinars, and what it does to the numbers.
+    rows = _rows(
+        mart_conn,
+        "select field, platform, raw_value, bucket, example_webinar_ids, webinars, records "
+        "from marts_build.vendor_value_notices order by field, raw_value",
+    )
+    assert rows == [
+        ("bigmarker.conference.language", "bigmarker", "ru", "other", C_RU, 1, 1),
+        ("bigmarker.conference.time_zone", "bigmarker", "Atlantis Standard Time", "other", C_RU, 1, 1),
+        ("bigmarker.conference.type", "bigmarker", "hybrid_summit", "other", C_RU, 1, 1),
+        ("calendly.invitee.status", "legacy", "awaiting_payment", "other", I_PY2, 1, 1),
+        ("zoom.participant.status", "legacy", "in_breakout_room", "other", I_PY2, 1, 1),
+    ]
+    effects = dict(_rows(mart_conn, "select field, effect from marts_build.vendor_value_notices"))
+    assert "counted as a registration" in effects["calendly.invitee.status"]
+    staged = _rows(
+        mart_conn,
+        "select conference_id, language, language_raw, conference_type, conference_type_raw, "
+        "stats_registrants from staging.stg_bigmarker__conferences "
+        f"where conference_id in ('{C_RU}', '{C_ENUS}') order by conference_id",
+    )
+    assert staged == [
+        (C_ENUS, "en", " EN-us ", "webcast", " Webcast ", 0),
+        (C_RU, "other", "ru", "other", "hybrid_summit", None),
+    ]
+    assert _rows(
+        mart_conn,
+        "select invitee_status, is_active from staging.stg_calendly__invitees "
+        f"where event_id = '{EV_TIME}' order by invitee_id",
+    ) == [("active", True), ("other", True)]
+    # dbt reports them as a warning (never an error), naming the values and the webinars.
+    out = dbt_run.result.stdout
+    assert "WARN=1" in out and "ERROR=0" in out
+    warned = [line for line in out.splitlines() if "dbt test warn: no_rows on vendor_value_notices" in line]
+    assert warned and "raw_value='ru'" in warned[0] and C_RU in warned[0]
+
+
+def test_a_failing_test_logs_model_column_values_and_webinars(dbt_run: DbtRun) -> None:
+    # The built tables hold 'de'; testing them against a list without it fails the accepted
+    # values test of int_webinar_catalog.language (dbt test does not rebuild the models).
+    result = run_dbt(
+        [
+            "test",
+            "--select",
+            "int_webinar_catalog,test_type:data",
+            "--vars",
+            json.dumps({"as_of": AS_OF, "accepted_languages": ["en", "es", "other", "unmapped"]}),
+        ],
+        dbt_run.env,
+    )
+    assert result.returncode != 0
+    lines = [
+        line
+        for line in result.stdout.splitlines()
+        if "dbt test failed: accepted_values on int_webinar_catalog.language" in line
+    ]
+    assert lines, result.stdout[-4000:]
+    assert "value_field='de'" in lines[0]
+    assert f"webinars: bigmarker:{C_PM}, legacy:{I_PY1}, legacy:{I_PY2}" in lines[0]
 
 
 def test_source_freshness_passes_on_fresh_loads(dbt_run: DbtRun) -> None:

@@ -16,15 +16,23 @@ renamed as (
 
         ----------  strings
         payload ->> 'title' as title,
-        payload ->> 'type' as conference_type,
-        nullif(lower(trim(payload ->> 'language')), '') as language,
+        -- Vendor-owned values are data (macros/vendor_values.sql): bucket + the raw value.
+        {{ vendor_bucket('bigmarker_conference_type', json_text("payload -> 'type'")) }}
+            as conference_type,
+        {{ json_text("payload -> 'type'") }} as conference_type_raw,
+        -- 'en' | 'es' | ... | 'other'; null when BigMarker sends none ('EN-us' -> 'en').
+        {{ normalize_language("payload -> 'language'") }} as language,
+        {{ json_text("payload -> 'language'") }} as language_raw,
         -- Rails zone name ("Eastern Time (US & Canada)"), kept as is: not an IANA name.
-        payload ->> 'time_zone' as rails_time_zone,
+        {{ json_text("payload -> 'time_zone'") }} as rails_time_zone,
+        {{ vendor_bucket('bigmarker_time_zone', json_text("payload -> 'time_zone'")) }}
+            as time_zone_bucket,
 
         ----------  numerics
         (payload ->> 'duration')::numeric as duration_minutes,
-        (payload #>> '{webinar_stats,registrants}')::integer as stats_registrants,
-        (payload #>> '{webinar_stats,total_attendees}')::integer as stats_total_attendees,
+        -- The vendor's own counters (never used for the numbers): null unless plain integers.
+        {{ safe_integer("payload #>> '{webinar_stats,registrants}'") }} as stats_registrants,
+        {{ safe_integer("payload #>> '{webinar_stats,total_attendees}'") }} as stats_total_attendees,
 
         ----------  timestamps
         {{ to_timestamptz("payload ->> 'start_time'") }} as start_time,

@@ -20,14 +20,20 @@ renamed as (
         {{ strip_plus_address(normalize_email("payload ->> 'email'")) }} as match_email,
         {{ pii_hash(normalize_email("payload ->> 'email'")) }} as email_hash,
         payload ->> 'name' as invitee_name,
-        lower(payload ->> 'status') as invitee_status,
-        payload ->> 'timezone' as time_zone,
+        -- 'active' | 'canceled' | 'other' | 'unmapped' (macros/vendor_values.sql).
+        {{ vendor_bucket('calendly_invitee_status', json_text("payload -> 'status'")) }}
+            as invitee_status,
+        {{ json_text("payload -> 'status'") }} as invitee_status_raw,
+        {{ json_text("payload -> 'timezone'") }} as time_zone,
+        {{ iana_time_zone_bucket(json_text("payload -> 'timezone'")) }} as time_zone_bucket,
         payload #>> '{tracking,utm_source}' as utm_source,
         payload #>> '{tracking,utm_campaign}' as utm_campaign,
 
         ----------  booleans
         coalesce((payload ->> 'rescheduled')::boolean, false) as is_rescheduled,
-        coalesce(lower(payload ->> 'status') = 'active', false) as is_active,
+        -- Counts as a registration unless canceled: an unseen status is not a cancellation.
+        {{ vendor_bucket('calendly_invitee_status', json_text("payload -> 'status'")) }}
+        <> 'canceled' as is_active,
 
         ----------  timestamps
         -- Calendly's created_at is the registration (booking) time.

@@ -20,13 +20,15 @@ renamed as (
         ----------  strings
         payload ->> 'uri' as event_uri,
         payload ->> 'name' as event_name,
-        payload ->> 'status' as event_status,
+        {{ vendor_bucket('calendly_event_status', json_text("payload -> 'status'")) }}
+            as event_status,
+        {{ json_text("payload -> 'status'") }} as event_status_raw,
         payload #>> '{location,type}' as location_type,
         payload #>> '{location,join_url}' as join_url,
 
         ----------  numerics
-        (payload #>> '{invitees_counter,active}')::integer as invitees_active,
-        (payload #>> '{invitees_counter,total}')::integer as invitees_total,
+        {{ safe_integer("payload #>> '{invitees_counter,active}'") }} as invitees_active,
+        {{ safe_integer("payload #>> '{invitees_counter,total}'") }} as invitees_total,
 
         ----------  timestamps
         {{ to_timestamptz("payload ->> 'start_time'") }} as start_time,

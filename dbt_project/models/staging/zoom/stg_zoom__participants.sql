@@ -20,7 +20,9 @@ renamed as (
         {{ strip_plus_address(normalize_email("payload ->> 'user_email'")) }} as match_email,
         {{ pii_hash(normalize_email("payload ->> 'user_email'")) }} as email_hash,
         payload ->> 'name' as participant_name,
-        payload ->> 'status' as participant_status,
+        {{ vendor_bucket('zoom_participant_status', json_text("payload -> 'status'")) }}
+            as participant_status,
+        {{ json_text("payload -> 'status'") }} as participant_status_raw,
         payload ->> 'attentiveness_score' as attentiveness_score,
 
         ----------  numerics

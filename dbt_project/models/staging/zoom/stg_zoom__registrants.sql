@@ -20,7 +20,9 @@ renamed as (
         {{ pii_hash(normalize_email("payload ->> 'email'")) }} as email_hash,
         payload ->> 'first_name' as first_name,
         payload ->> 'last_name' as last_name,
-        lower(payload ->> 'status') as registrant_status,
+        {{ vendor_bucket('zoom_registrant_status', json_text("payload -> 'status'")) }}
+            as registrant_status,
+        {{ json_text("payload -> 'status'") }} as registrant_status_raw,
 
         ----------  timestamps
         {{ to_timestamptz("payload ->> 'create_time'") }} as registered_at,

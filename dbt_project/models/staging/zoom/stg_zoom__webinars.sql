@@ -15,12 +15,18 @@ renamed as (
 
         ----------  strings
         payload ->> 'topic' as topic,
-        payload ->> 'timezone' as time_zone,
+        {{ json_text("payload -> 'timezone'") }} as time_zone,
+        {{ iana_time_zone_bucket(json_text("payload -> 'timezone'")) }} as time_zone_bucket,
         -- Zoom has no language field of its own; kept for payloads that carry one.
-        nullif(lower(trim(payload ->> 'language')), '') as language,
+        {{ normalize_language("payload -> 'language'") }} as language,
+        {{ json_text("payload -> 'language'") }} as language_raw,
+        {{ vendor_bucket('zoom_webinar_type', json_text("payload -> 'type'")) }}
+            as webinar_type_bucket,
+        {{ json_text("payload -> 'type'") }} as webinar_type_raw,
 
         ----------  numerics
-        (payload ->> 'type')::integer as webinar_type,
+        -- Zoom's numeric type (5, 6, 9); null when the vendor sends anything else.
+        {{ safe_integer("payload ->> 'type'") }} as webinar_type,
         (payload ->> 'duration')::numeric as duration_minutes,
 
         ----------  timestamps
