@@ -85,6 +85,12 @@ select webinar_date, platform, course, language,
        sum(attended)::numeric / nullif(sum(registered), 0) as show_up_rate,
        sum(total_minutes) as total_minutes
 from marts_build.webinar_attendance where is_held group by 1, 2, 3, 4;
+
+-- Normally empty: no vendor value the pipeline does not know.
+create table marts_build.vendor_value_notices (
+    field text, platform text, raw_value text, bucket text, effect text,
+    example_webinar_ids text, webinars bigint, records bigint
+);
 """
 
 #: ``fct_registrations._watermark`` of each platform's rows: the build that last (re)wrote them.

@@ -68,6 +68,8 @@ def test_webinar_date_in_2099_blocks_with_the_run_date_bound(marts_db: str, run_
         "webinar_attendance: expect_column_values_to_be_between(webinar_date, min=2015-01-01, "
         "max=2028-11-25) failed — 1 unexpected value, e.g. 2099-03-01"
     ) in message
+    # ... and which webinar holds it
+    assert "2099-03-01 (16.7% of 6 rows); webinars: legacy:u-a" in message
     assert "dim_webinars: expect_column_values_to_be_between(webinar_date" in message
     assert "e.g. 2014-12-31" in message
     assert [t.status for t in report.tables.values()] == ["failed", "failed"]
@@ -89,6 +91,28 @@ def test_high_unmapped_share_only_warns(
         "mostly=0.8) failed — 4 unexpected values, e.g. 'unmapped' (66.7% of 6 rows)"
     )
     assert "[warn] webinar_attendance: expect_column_values_to_not_be_in_set" in caplog.text
+
+
+def test_unseen_vendor_values_warn_with_field_value_and_webinars_and_never_block(
+    marts_db: str, run_sql: RunSql, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_sql(
+        "insert into marts_build.vendor_value_notices values "
+        "('bigmarker.conference.language', 'bigmarker', 'ru', 'other', 'shown as other', 'c-101', 1, 1), "
+        "('calendly.invitee.status', 'legacy', 'waitlisted', 'other', 'counted', 'u-a', 1, 2)"
+    )
+
+    with caplog.at_level(logging.WARNING, logger="webinar_dwh.quality"):
+        report = validate_marts(marts_db, run_date=RUN_DATE, tables=["vendor_value_notices"])
+
+    report.raise_for_blocking()  # a warning, never a block
+    assert report.tables["vendor_value_notices"].status == "warned"
+    (warning,) = report.warnings
+    assert warning.describe().startswith(
+        "vendor_value_notices: unexpected_rows_expectation(no vendor value the pipeline does not know"
+    )
+    assert warning.describe().endswith("failed — 2 found")
+    assert "[warn] vendor_value_notices" in caplog.text
 
 
 def test_missing_required_mart_blocks_and_missing_optional_mart_is_skipped(

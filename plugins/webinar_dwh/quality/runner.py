@@ -112,6 +112,8 @@ class FailedExpectation:
         details: extra text (missing/unexpected columns, an evaluation error).
         scoped: the expectation read only the rows changed since the published version
             (``element_count`` counts those).
+        webinars: ``platform:webinar_id`` of a few offending rows (row-level checks on one
+            column of a mart with a ``webinar_id``; empty when the values are withheld).
     """
 
     table: str
@@ -127,6 +129,7 @@ class FailedExpectation:
     unexpected_examples: tuple[Any, ...] = ()
     details: str | None = None
     scoped: bool = False
+    webinars: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line for the on-call person, e.g.
@@ -154,6 +157,8 @@ class FailedExpectation:
             if self.element_count is not None and self.unexpected_percent is not None:
                 rows = "changed rows" if self.scoped else "rows"
                 text += f" ({self.unexpected_percent:.1f}% of {self.element_count} {rows})"
+            if self.webinars:
+                text += "; webinars: " + ", ".join(self.webinars)
             return text
         if self.expectation_type == "unexpected_rows_expectation":
             return f"{self.observed_value} found"
@@ -175,6 +180,7 @@ class FailedExpectation:
             "observed_value": _jsonable(self.observed_value),
             "unexpected_examples": [_jsonable(v) for v in self.unexpected_examples],
             "scoped": self.scoped,
+            "webinars": list(self.webinars),
             "message": self.describe(),
         }
 
@@ -484,7 +490,9 @@ def _run(
                 mart, suite, scoped = suites[suite_result.suite_name]
                 by_mart.setdefault(mart, []).append((suite, suite_result, scoped))
             for mart, results in by_mart.items():
-                report.tables[mart] = _table_result(mart, results, redact, scopes[mart])
+                table = _table_result(mart, results, redact, scopes[mart])
+                table.failures = [_with_webinars(engine, schema, mart, f) for f in table.failures]
+                report.tables[mart] = table
     finally:
         engine.dispose()
 
@@ -808,6 +816,56 @@ def _failed_expectation(
         details=details,
         scoped=scoped,
     )
+
+
+def _with_webinars(engine: Any, schema: str, table: str, failure: FailedExpectation) -> FailedExpectation:
+    """``failure`` with the webinars of a few offending rows, where that can be said.
+
+    Only for a row-level check on one column of a mart that has ``webinar_id`` and whose
+    values may be shown: the rows holding one of the offending values (a null check: the
+    null rows). Any error leaves the failure as it was - the gate's verdict never depends on it.
+    """
+    import sqlalchemy as sa
+
+    values = [v for v in failure.unexpected_examples if not isinstance(v, tuple)]
+    is_null_check = failure.expectation_type == "expect_column_values_to_not_be_null"
+    if len(failure.columns) != 1 or not failure.unexpected_count or not (values or is_null_check):
+        return failure
+    if not is_null_check and len(values) != len(failure.unexpected_examples):
+        return failure
+    quote = engine.dialect.identifier_preparer.quote
+    column = quote(failure.columns[0])
+    numeric = all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in values)
+    cast = "" if numeric else "::text"
+    condition = f"{column} is null" if is_null_check else f"{column}{cast} in :values"
+    query = sa.text(
+        f"select distinct platform || ':' || webinar_id as webinar from {quote(schema)}.{quote(table)} "
+        f"where {condition} order by 1 limit {MAX_EXAMPLES + 2}"
+    )
+    if not is_null_check:
+        query = query.bindparams(sa.bindparam("values", expanding=True))
+    try:
+        with engine.connect() as conn:
+            names = {
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "select a.attname from pg_catalog.pg_attribute as a "
+                        "join pg_catalog.pg_class as c on c.oid = a.attrelid "
+                        "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
+                        "where n.nspname = :schema and c.relname = :name and a.attnum > 0"
+                    ),
+                    {"schema": schema, "name": table},
+                )
+            }
+            if not {"platform", "webinar_id"} <= names:
+                return failure
+            params = {} if is_null_check else {"values": values if numeric else [_fmt(v) for v in values]}
+            found = tuple(r[0] for r in conn.execute(query, params) if r[0] is not None)
+    except sa.exc.SQLAlchemyError:
+        logger.debug("webinars of a failed check on %s could not be read", table, exc_info=True)
+        return failure
+    return replace(failure, webinars=found)
 
 
 def _exception_message(res: Any) -> str | None:

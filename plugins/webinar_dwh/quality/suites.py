@@ -391,6 +391,37 @@ MARTS: dict[str, MartSpec] = {
                 *_non_negative("webinars", "registered", "attended", "walk_ins", "total_minutes"),
             ),
         ),
+        # Vendor values the pipeline did not know, and where they landed (dbt mart of the same
+        # name): normally empty. A row is a warning for the on-call person, never a block - the
+        # values are already in their documented buckets (docs/design.md, "Vendor values").
+        MartSpec(
+            name="vendor_value_notices",
+            columns=(
+                "field",
+                "platform",
+                "raw_value",
+                "bucket",
+                "effect",
+                "example_webinar_ids",
+                "webinars",
+                "records",
+            ),
+            key=("field", "raw_value"),
+            # A report about the data, not the numbers: without it the marts still publish.
+            required=False,
+            checks=(
+                _warn(
+                    "UnexpectedRowsExpectation",
+                    "no vendor value the pipeline does not know (each row of the mart names the "
+                    "field, raw value, bucket and webinars)",
+                    unexpected_rows_query=(
+                        "select field, raw_value, bucket, example_webinar_ids from {batch}"
+                    ),
+                ),
+                _block("ExpectColumnValuesToBeInSet", column="bucket", value_set=["other", "unmapped"]),
+                *_non_negative("webinars", "records"),
+            ),
+        ),
     )
 }
 
