@@ -53,6 +53,11 @@ class Faults:
             gate must stop it.
         hostile_titles: The same few conferences are served with hostile titles (SQL injection,
             quotes, emoji, RTL); they must round-trip unchanged into the marts.
+        surprises: A fifth of the records of every entity carry vendor values the pipeline has
+            never seen (``faults.SURPRISES``): unseen languages, types, statuses and time-zone
+            names, other spellings (``" EN-us "``, ``"CANCELED"``), extra nesting, nulls where
+            the docs promise nothing, a new nested field. Within the record contracts: the
+            marts must publish with them in their documented buckets.
         zoom_token_ttl: Lifetime of Zoom OAuth access tokens (seconds).
         zoom_page_token_ttl: Lifetime of Zoom ``next_page_token`` values (seconds; the real API: 15 min).
         zoom_no_report_ids: Zoom webinar ids whose participant report answers 404 / code 3001.
@@ -69,6 +74,7 @@ class Faults:
     bad_webinar_dates: bool = False
     absurd_durations: bool = False
     hostile_titles: bool = False
+    surprises: bool = False
     zoom_token_ttl: int = 3599
     zoom_page_token_ttl: float = 900.0
     zoom_no_report_ids: tuple[int, ...] = ()

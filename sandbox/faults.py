@@ -12,6 +12,11 @@ Every decision is a pure function of the seed and a stable key, never of wall ti
   Which fields are the key and the timestamp per entity: :data:`MALFORM_FIELDS`. Zoom webinars and
   instances are never malformed (a broken parent would make the pipeline's choice ambiguous).
 * :func:`request_fault` — whether a request gets 429 / 5xx, by (request line, attempt number).
+* :func:`surprise` — the ``surprises`` switch: which records are served with vendor values the
+  pipeline has never seen (unseen categorical values, other spellings, extra nesting, nulls where
+  the docs promise nothing, new fields) and which ones. Surprises stay within the record
+  contracts (nothing is quarantined); the ground truth knows the served values and buckets them
+  with its own rules (``sandbox/truth.py``).
 """
 
 from __future__ import annotations
@@ -34,6 +39,46 @@ MALFORM_KINDS = ("missing_key", "wrong_type", "bad_timestamp")
 BAD_TIMESTAMPS = ("not-a-timestamp", "2026-02-30T25:61:00Z", "yesterday at noon")
 DRIFT_FIELD = "sandbox_drift_field"
 DRIFT_VALUE = {"added_in": "v2.1", "note": "a field the pipeline has never seen"}
+
+
+#: Share of the records of each entity the ``surprises`` switch serves with a surprise.
+SURPRISE_SHARE = 0.2
+#: A new field every surprised record carries (nested, with a null inside).
+SURPRISE_FIELD = "sandbox_surprise"
+SURPRISE_VALUE: dict[str, Any] = {"since": "v3", "nested": {"deeper": [1, None, {"flag": True}]}}
+#: entity → variants; a variant maps fields to the value served instead (``None`` = JSON null).
+SURPRISES: dict[str, tuple[dict[str, Any], ...]] = {
+    "bigmarker_conferences": (
+        {"language": "ru", "type": "hybrid_summit", "time_zone": "Atlantis Standard Time"},
+        {"language": " EN-us ", "type": None, "time_zone": None},
+        {
+            "language": {"code": "FR", "name": "Français"},
+            "type": " Webcast ",
+            "webinar_stats": {"registrants": {"count": 3}, "total_attendees": "n/a"},
+        },
+        {"language": None, "channel_id": None},
+    ),
+    "bigmarker_registrations": (
+        {"country": "Atlantis", "custom_fields": {"answers": {"nested": ["deeper"]}}},
+        {"time_zone": None, "country": None},
+    ),
+    "bigmarker_attendees": ({"country": "Atlantis", "device_name": {"os": "VisionOS", "version": 2}},),
+    "calendly_scheduled_events": ({"status": "tentative"}, {"status": " ACTIVE "}),
+    "calendly_invitees": ({"timezone": "Mars/Olympus_Mons", "tracking": None}, {"timezone": None}),
+    "zoom_webinars": (
+        {"type": "webinar_v2", "timezone": "Moon/Tranquility_Base"},
+        {"type": None, "timezone": None},
+    ),
+    "zoom_registrants": ({"status": "on_hold"}, {"status": None}),
+    "zoom_participants": ({"status": "in_breakout_room", "attentiveness_score": None}, {"status": None}),
+}
+#: Calendly invitee statuses served instead of the real one (by the real one): an unseen status
+#: only on active invitees (the business rule: an unseen status is no cancellation), spellings
+#: on both.
+INVITEE_STATUS_SURPRISES: dict[str, tuple[str, ...]] = {
+    "active": ("awaiting_payment", " Active "),
+    "canceled": ("CANCELED", "cancelled"),
+}
 
 
 def unit_hash(*parts: object) -> float:
@@ -63,6 +108,29 @@ def malform(payload: dict[str, Any], entity: str, kind: str) -> dict[str, Any]:
     else:
         broken[ts_field] = BAD_TIMESTAMPS[len(str(payload.get(key_field))) % len(BAD_TIMESTAMPS)]
     return broken
+
+
+def surprise(seed: int, entity: str, key: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The fields the ``surprises`` switch serves differently for one record (``{}``: none).
+
+    Args:
+        seed: Universe seed.
+        entity: Raw entity name (``bigmarker_conferences``, ``calendly_invitees``…).
+        key: The record's key (as for :func:`malformation`).
+        payload: The record as it would be served (the invitee status variant depends on it).
+
+    Returns:
+        Field → served value, including :data:`SURPRISE_FIELD`; apply with ``{**payload, **patch}``.
+    """
+    variants = SURPRISES.get(entity)
+    if not variants or unit_hash(seed, "surprise", entity, key) >= SURPRISE_SHARE:
+        return {}
+    patch = dict(variants[int(unit_hash(seed, "surprise-kind", entity, key) * len(variants))])
+    statuses = INVITEE_STATUS_SURPRISES.get(payload.get("status")) if entity == "calendly_invitees" else None
+    if statuses:
+        patch["status"] = statuses[int(unit_hash(seed, "surprise-status", key) * len(statuses))]
+    patch[SURPRISE_FIELD] = SURPRISE_VALUE
+    return patch
 
 
 def request_fault(seed: int, request_line: str, attempt: int, rate_429: float, rate_5xx: float) -> int | None:

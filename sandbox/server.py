@@ -48,7 +48,15 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
 from sandbox.config import SandboxConfig, apply_changes, parse_datetime
-from sandbox.faults import DRIFT_FIELD, DRIFT_VALUE, malform, malformation, request_fault, shift_to_2099
+from sandbox.faults import (
+    DRIFT_FIELD,
+    DRIFT_VALUE,
+    malform,
+    malformation,
+    request_fault,
+    shift_to_2099,
+    surprise,
+)
 from sandbox.generator import (
     LANGUAGE_NAMES,
     LRU,
@@ -73,6 +81,7 @@ except ImportError:  # pragma: no cover - stdlib fallback
 
     def _encode(obj: Any) -> bytes:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
 
 # Titles a vendor will one day send: SQL and shell metacharacters, quotes, emoji, RTL text, NUL-free.
 HOSTILE_TITLES: tuple[str, ...] = (
@@ -312,6 +321,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _record(self, entity: str, key: str, payload: Json) -> Json:
         faults = self.state.config.faults
+        if faults.surprises:
+            patch = surprise(self.state.config.seed, entity, key, payload)
+            if patch:
+                payload = {**payload, **patch}
         if faults.malformed_rate > 0:
             kind = malformation(self.state.config.seed, entity, key, faults.malformed_rate)
             if kind:

@@ -16,6 +16,10 @@ rules of docs/design.md §"Business rules":
 * Course / language: the catalog seed (:func:`catalog_seed_rows`) — exact ``(platform, webinar_id)``
   first, then the ILIKE pattern with the lowest priority; an empty seed language falls back to the
   platform's own language field (BigMarker ``language``; Zoom has none); unknown → ``'unmapped'``.
+* Vendor values are data (``Faults.surprises`` serves unseen ones): the platform's language as
+  served is bucketed by :func:`language_bucket` (trim, lower-case, primary subtag, an object's
+  ``code``; outside :data:`LANGUAGES` → ``'other'``; nothing → no language); a Calendly invitee
+  is a registration unless :func:`is_cancellation` says its served status is a cancellation.
 
 Calendly ↔ Zoom matching (reported in ``legacy_matches``): an event with a Zoom ``join_url`` matches
 the instances of that Zoom webinar starting within 15 minutes of the event; an event without one
@@ -37,8 +41,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sandbox.config import Faults
-from sandbox.faults import malformation, shift_to_2099
-from sandbox.generator import MATCH_TOLERANCE_S, Universe, catalog_rows, iso_z, strip_plus
+from sandbox.faults import malformation, shift_to_2099, surprise
+from sandbox.generator import LANGUAGES, MATCH_TOLERANCE_S, Universe, catalog_rows, iso_z, strip_plus
 
 CATALOG_COLUMNS = ("platform", "webinar_id", "title_pattern", "course", "language", "priority")
 CATALOG_CSV = Path(__file__).with_name("catalog_seed.csv")
@@ -105,6 +109,27 @@ def map_course_language(
     course = (hit or {}).get("course") or "unmapped"
     language = (hit or {}).get("language") or platform_language or "unmapped"
     return course, language
+
+
+def language_bucket(value: Any) -> str | None:
+    """The language a platform's language field stands for (docs/design.md, "Vendor values").
+
+    ``" EN-us "`` → ``"en"``; ``{"code": "FR"}`` → ``"fr"``; a code outside :data:`LANGUAGES`
+    (``"ru"``) → ``"other"``; ``None`` / empty → ``None`` (the catalog or ``'unmapped'`` decides).
+    """
+    if isinstance(value, dict):
+        value = value.get("code")
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        return None
+    code = re.split(r"[-_]", str(value).strip().lower(), maxsplit=1)[0]
+    if not code:
+        return None
+    return code if code in LANGUAGES else "other"
+
+
+def is_cancellation(status: str) -> bool:
+    """Whether a served Calendly invitee status cancels the registration (only 'canceled')."""
+    return status.strip().lower() in ("canceled", "cancelled")
 
 
 def _norm(email: str) -> str:
@@ -243,7 +268,12 @@ def _bigmarker_truth(universe: Universe, now: int, faults: Faults, tz: ZoneInfo)
                     seconds[_norm(att["email"])] += att["total_duration"]
         attended = {e: s for e, s in seconds.items() if e in registered}
         walk_ins = set(seconds) - registered
-        course, language = map_course_language("bigmarker", conf.id, conf.title, conf.language)
+        served = {"language": conf.language}
+        if faults.surprises:
+            served.update(surprise(seed, "bigmarker_conferences", conf.id, {}))
+        course, language = map_course_language(
+            "bigmarker", conf.id, conf.title, language_bucket(served["language"])
+        )
         out.append(
             _row(
                 "bigmarker",
@@ -307,7 +337,11 @@ def _legacy_truth(
         registered: set[str] = set()
         for e_i in events_of.get(occ.uuid, []):
             for inv in universe.calendly_invitees(universe.calendly_events[e_i]):
-                active = inv.canceled_ts is None or inv.canceled_ts > now
+                status = "active" if inv.canceled_ts is None or inv.canceled_ts > now else "canceled"
+                if faults.surprises:
+                    served = surprise(seed, "calendly_invitees", inv.uuid, {"status": status})
+                    status = served.get("status", status)
+                active = not is_cancellation(status)
                 if (
                     inv.created_ts <= now
                     and active
@@ -359,6 +393,8 @@ __all__ = [
     "catalog_csv_text",
     "catalog_seed_rows",
     "compute_truth",
+    "is_cancellation",
+    "language_bucket",
     "map_course_language",
     "truth_csv_text",
     "write_catalog_csv",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from sandbox.faults import DRIFT_FIELD, malformation
+from sandbox.faults import DRIFT_FIELD, SURPRISE_FIELD, malformation
 from tests.sandbox.helpers import BM_KEY, CAL_AUTH, intact, zoom_token
 
 pytestmark = pytest.mark.sandbox
@@ -96,6 +96,46 @@ def test_drift_adds_a_field_to_every_record(http: requests.Session, sandbox_serv
     ev = sb.universe.calendly_events[0].uuid
     invs = http.get(f"{sb.urls['calendly']}/scheduled_events/{ev}/invitees", headers=CAL_AUTH).json()
     assert all(DRIFT_FIELD in i for i in invs["collection"])
+
+
+def test_surprises_serve_unseen_vendor_values_deterministically_and_the_truth_buckets_them(
+    http: requests.Session, sandbox_server: Any
+) -> None:
+    def conferences(sb: Any) -> list[dict[str, Any]]:
+        url = sb.urls["bigmarker"] + "/conferences"
+        return http.get(url, params={"per_page": 1000}, headers=BM_KEY).json()["conferences"]
+
+    sb = sandbox_server(surprises=True)
+    served = conferences(sb)
+    assert served == conferences(sandbox_server(surprises=True))  # deterministic
+    surprised = [c for c in served if SURPRISE_FIELD in c]
+    assert 0.1 < len(surprised) / len(served) < 0.3
+    languages = [c["language"] for c in surprised]
+    assert "ru" in languages and " EN-us " in languages and None in languages
+    assert {"code": "FR", "name": "Français"} in languages
+    assert {"hybrid_summit", None, " Webcast "} <= {c["type"] for c in surprised}
+    assert "Atlantis Standard Time" in {c["time_zone"] for c in surprised}
+    assert any(isinstance((c.get("webinar_stats") or {}).get("registrants"), dict) for c in surprised)
+    # every conference is still served, the others untouched
+    plain = {c["id"]: c for c in conferences(sandbox_server())}
+    assert set(plain) == {c["id"] for c in served}
+    assert all(c == plain[c["id"]] for c in served if SURPRISE_FIELD not in c)
+
+    # Calendly: unseen statuses only on active invitees, other spellings on both
+    statuses = set()
+    for ev in sb.universe.calendly_events[:40]:
+        url = f"{sb.urls['calendly']}/scheduled_events/{ev.uuid}/invitees"
+        statuses |= {i["status"] for i in http.get(url, headers=CAL_AUTH).json()["collection"]}
+    assert {"awaiting_payment", " Active ", "CANCELED", "cancelled"} & statuses
+    assert statuses <= {"active", "canceled", "awaiting_payment", " Active ", "CANCELED", "cancelled"}
+
+    # the truth: 'ru' is 'other' where the seed gives no language; the counts do not change
+    truth = {w["webinar_id"]: w for w in sb.truth()["webinars"]}
+    base = {w["webinar_id"]: w for w in sandbox_server().truth()["webinars"]}
+    assert "other" in {truth[c["id"]]["language"] for c in surprised if c["language"] == "ru"}
+    assert {w: (t["registered"], t["attended"]) for w, t in truth.items()} == {
+        w: (t["registered"], t["attended"]) for w, t in base.items()
+    }
 
 
 def test_bad_webinar_dates(http: requests.Session, sandbox_server: Any) -> None:

@@ -192,3 +192,19 @@ def test_cli_truth_csv() -> None:
     ).stdout
     assert out.splitlines()[0].startswith("platform,webinar_id,title,start_time,webinar_date")
     assert len(out.splitlines()) > 100
+
+
+def test_language_and_status_buckets_follow_the_documented_rules() -> None:
+    from sandbox.truth import is_cancellation, language_bucket
+
+    assert [language_bucket(v) for v in ("de", " EN-us ", "es_MX", {"code": "FR"}, "ru", 7)] == [
+        "de",
+        "en",
+        "es",
+        "fr",
+        "other",
+        "other",
+    ]
+    assert [language_bucket(v) for v in (None, "", "  ", {"name": "x"}, ["en"])] == [None] * 5
+    assert [is_cancellation(s) for s in ("canceled", " CANCELED ", "cancelled")] == [True] * 3
+    assert [is_cancellation(s) for s in ("active", "awaiting_payment", "")] == [False] * 3
