@@ -65,6 +65,11 @@ def _unmapped(dsn: str) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _vendor_values(dsn: str) -> pd.DataFrame:
+    return data.vendor_value_notices(dsn)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
 def _match_issues(dsn: str) -> int | None:
     return data.legacy_match_issue_count(dsn)
 
@@ -276,6 +281,14 @@ def data_quality_notices(dsn: str) -> None:
             expanded=False,
         ):
             st.dataframe(unmapped, hide_index=True, width="stretch")
+    unseen = _vendor_values(dsn)
+    if not unseen.empty:
+        with st.expander(
+            f"⚠️ {len(unseen)} vendor value(s) the pipeline did not know — counted in the "
+            "bucket shown (e.g. language 'other'); extend the known values if they are legitimate",
+            expanded=False,
+        ):
+            st.dataframe(unseen, hide_index=True, width="stretch")
     issues = _match_issues(dsn)
     if issues:
         st.caption(

@@ -254,6 +254,22 @@ def unmapped_webinars(dsn: str) -> pd.DataFrame:
         return _frame(conn, query, {"u": UNMAPPED})
 
 
+def vendor_value_notices(dsn: str) -> pd.DataFrame:
+    """Vendor values the pipeline did not know and the bucket each landed in (empty if none).
+
+    From ``marts.vendor_value_notices`` (no e-mail in it); an empty frame when the mart is absent.
+    """
+    query = (
+        "select field, raw_value, bucket, effect, webinars, example_webinar_ids "
+        "from marts.vendor_value_notices order by webinars desc, field, raw_value"
+    )
+    try:
+        with connect(dsn) as conn:
+            return _frame(conn, query, {})
+    except errors.UndefinedTable:
+        return pd.DataFrame()
+
+
 def legacy_match_issue_count(dsn: str) -> int | None:
     """Calendly events not tied to exactly one Zoom occurrence (``None`` if the mart is absent)."""
     try:

@@ -304,13 +304,53 @@ def build_dbt_docs() -> str | None:
     return str(target / "index.html")
 
 
+def vendor_value_notices() -> list[dict[str, Any]]:
+    """The published ``marts.vendor_value_notices`` (unseen vendor values); [] when absent.
+
+    Each row: ``field, platform, raw_value, bucket, effect, example_webinar_ids, webinars``.
+    """
+    from psycopg import errors
+
+    try:
+        with warehouse_connection() as conn, conn.cursor() as cur:
+            cur.execute(
+                "select field, platform, raw_value, bucket, effect, example_webinar_ids, webinars "
+                "from marts.vendor_value_notices order by field, raw_value"
+            )
+            names = [c.name for c in cur.description or ()]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+    except errors.UndefinedTable:
+        return []
+
+
 def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
-    """Log the run's outcome and refresh the dbt docs; a warning counts quarantined records."""
+    """Log the run's outcome and refresh the dbt docs.
+
+    Warnings (never failures): the count of quarantined records, and one line per vendor value
+    the pipeline did not know (``marts.vendor_value_notices``: field, raw value, the bucket it
+    landed in, what that does to the numbers, a few webinars).
+    """
     quarantined = {src: s.get("quarantined", 0) for src, s in loads.items()}
     total_q = sum(quarantined.values())
     if total_q:
         log.warning(
             "%d record(s) quarantined this run %s — see raw.quarantine (reason column)", total_q, quarantined
         )
+    notices = vendor_value_notices()
+    for n in notices:
+        log.warning(
+            "unseen vendor value: %s = %r -> %s (%s); %d webinar(s), e.g. %s",
+            n["field"],
+            n["raw_value"],
+            n["bucket"],
+            n["effect"],
+            n["webinars"],
+            n["example_webinar_ids"],
+        )
     log.info("published: %s", published)
-    return {"quarantined": quarantined, "published": published, "dbt_docs": build_dbt_docs()}
+    return {
+        "quarantined": quarantined,
+        "vendor_value_notices": len(notices),
+        "published": published,
+        "dbt_docs": build_dbt_docs(),
+    }
