@@ -4,8 +4,11 @@ One warehouse and one sandbox for the module; the tests run in order and build o
 (a full Airflow run costs ~40-60 s, so this module holds every check that needs Airflow itself):
 
 1. a first run publishes exactly the sandbox's ground truth (computed from the generator, never
-   from the pipeline); hostile titles served by the sandbox round-trip byte for byte; no secret
-   appears in anything the run printed, logged, rendered or stored as XCom;
+   from the pipeline); hostile titles served by the sandbox round-trip byte for byte; vendor
+   values the pipeline has never seen (the sandbox's ``surprises``: languages, types, statuses,
+   zone names, extra nesting, nulls, new fields) land in their documented buckets, are
+   reported (``marts.vendor_value_notices``, a warning of ``run_report``) and block nothing; no
+   secret appears in anything the run printed, logged, rendered or stored as XCom;
 2. a rerun of the same date leaves identical marts;
 3. a run whose data breaks a mart expectation fails at `validate_marts` and `marts` keeps the
    previous good build (the broken marts are built with the pipeline's own extract + one
@@ -40,7 +43,7 @@ def stack(module_db, airflow_metadata_db):
     from sandbox.config import Faults
 
     sources = ("bigmarker", "calendly", "zoom")
-    with make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True)) as st:
+    with make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True, surprises=True)) as st:
         yield st
 
 
@@ -91,9 +94,34 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, cap
 
     # the numbers: every webinar of both platforms equals the generator's ground truth
     hostile_ids = sorted(stack.sandbox.universe.bad_date_ids)
-    assert truth_mismatches(stack, stack.sandbox.truth(), ignore_catalog_for=hostile_ids) == []
+    truth = stack.sandbox.truth()
+    assert truth_mismatches(stack, truth, ignore_catalog_for=hostile_ids) == []
     platforms = {r[0] for r in stack.query("select distinct platform from marts.webinar_attendance")}
     assert platforms == {"bigmarker", "legacy"}
+
+    # unseen vendor values: published in their buckets (the truth above buckets them on its own)
+    # and reported - the field, the raw value, the bucket, the webinars; never an e-mail
+    notices = {
+        (r[0], r[1]): r[2:]
+        for r in stack.query(
+            "select field, raw_value, bucket, example_webinar_ids from marts.vendor_value_notices",
+            as_bi=True,
+        )
+    }
+    assert notices[("bigmarker.conference.language", "ru")][0] == "other"
+    assert notices[("calendly.invitee.status", "awaiting_payment")][0] == "other"
+    assert {f for f, _ in notices} >= {
+        "bigmarker.conference.type",
+        "bigmarker.conference.time_zone",
+        "zoom.webinar.type",
+        "zoom.webinar.timezone",
+        "zoom.participant.status",
+        "calendly.event.status",
+        "calendly.invitee.timezone",
+    }
+    # the marts equal the truth (above), which has webinars in the bucket 'other'
+    assert any(w["language"] == "other" for w in truth["webinars"])
+    assert "unseen vendor value: bigmarker.conference.language = 'ru' -> other" in caplog.text
 
     # hostile titles (SQL, quotes, shell, emoji, RTL, %s, Jinja) arrive byte for byte
     titles = dict(
