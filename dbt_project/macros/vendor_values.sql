@@ -28,7 +28,7 @@
     case
         when nullif(trim({{ text_expr }}), '') is null then 'unmapped'
         {%- for raw, bucket in mapping.items() | sort %}
-        when lower(trim({{ text_expr }})) = '{{ raw | lower }}' then '{{ bucket }}'
+            when lower(trim({{ text_expr }})) = '{{ raw | lower }}' then '{{ bucket }}'
         {%- endfor %}
         else 'other'
     end

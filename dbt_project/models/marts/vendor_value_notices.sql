@@ -105,55 +105,46 @@ events as (
 
 ),
 
+{#- (field, platform, cte, raw value column, bucket column, webinar column, buckets reported).
+    A missing language is normal (Zoom has none; the catalog seed decides): only 'other'. -#}
+{%- set fields = [
+    ('bigmarker.conference.language', 'bigmarker', 'conferences',
+        'language_raw', 'language', 'conference_id', ['other']),
+    ('bigmarker.conference.type', 'bigmarker', 'conferences',
+        'conference_type_raw', 'conference_type', 'conference_id', ['other', 'unmapped']),
+    ('bigmarker.conference.time_zone', 'bigmarker', 'conferences',
+        'rails_time_zone', 'time_zone_bucket', 'conference_id', ['other', 'unmapped']),
+    ('zoom.webinar.language', 'legacy', 'zoom_series',
+        'language_raw', 'language', 'webinar_id', ['other']),
+    ('zoom.webinar.type', 'legacy', 'zoom_series',
+        'webinar_type_raw', 'webinar_type_bucket', 'webinar_id', ['other', 'unmapped']),
+    ('zoom.webinar.timezone', 'legacy', 'zoom_series',
+        'time_zone', 'time_zone_bucket', 'webinar_id', ['other', 'unmapped']),
+    ('zoom.registrant.status', 'legacy', 'zoom_registrations',
+        'registrant_status_raw', 'registrant_status', 'webinar_id', ['other', 'unmapped']),
+    ('zoom.participant.status', 'legacy', 'zoom_participants',
+        'participant_status_raw', 'participant_status', 'zoom_instance_uuid', ['other', 'unmapped']),
+    ('calendly.event.status', 'legacy', 'events',
+        'event_status_raw', 'event_status', 'webinar_id', ['other', 'unmapped']),
+    ('calendly.invitee.status', 'legacy', 'invitees',
+        'invitee_status_raw', 'invitee_status', 'webinar_id', ['other', 'unmapped']),
+    ('calendly.invitee.timezone', 'legacy', 'invitees',
+        'time_zone', 'time_zone_bucket', 'webinar_id', ['other', 'unmapped']),
+] %}
+
 observed as (
 
-    select
-        'bigmarker.conference.language' as field, 'bigmarker' as platform,
-        language_raw as raw_value, language as bucket, conference_id as webinar_id
-    from conferences where language = 'other'
-    union all
-    select
-        'bigmarker.conference.type', 'bigmarker',
-        conference_type_raw, conference_type, conference_id
-    from conferences where conference_type in ('other', 'unmapped')
-    union all
-    select
-        'bigmarker.conference.time_zone', 'bigmarker',
-        rails_time_zone, time_zone_bucket, conference_id
-    from conferences where time_zone_bucket in ('other', 'unmapped')
-    union all
-    select
-        'zoom.webinar.language', 'legacy', language_raw, language, webinar_id
-    from zoom_series where language = 'other'
-    union all
-    select
-        'zoom.webinar.type', 'legacy', webinar_type_raw, webinar_type_bucket, webinar_id
-    from zoom_series where webinar_type_bucket in ('other', 'unmapped')
-    union all
-    select
-        'zoom.webinar.timezone', 'legacy', time_zone, time_zone_bucket, webinar_id
-    from zoom_series where time_zone_bucket in ('other', 'unmapped')
-    union all
-    select
-        'zoom.registrant.status', 'legacy', registrant_status_raw, registrant_status, webinar_id
-    from zoom_registrations where registrant_status in ('other', 'unmapped')
-    union all
-    select
-        'zoom.participant.status', 'legacy',
-        participant_status_raw, participant_status, zoom_instance_uuid
-    from zoom_participants where participant_status in ('other', 'unmapped')
-    union all
-    select
-        'calendly.event.status', 'legacy', event_status_raw, event_status, webinar_id
-    from events where event_status in ('other', 'unmapped')
-    union all
-    select
-        'calendly.invitee.status', 'legacy', invitee_status_raw, invitee_status, webinar_id
-    from invitees where invitee_status in ('other', 'unmapped')
-    union all
-    select
-        'calendly.invitee.timezone', 'legacy', time_zone, time_zone_bucket, webinar_id
-    from invitees where time_zone_bucket in ('other', 'unmapped')
+    {% for field, platform, cte, raw_column, bucket_column, id_column, buckets in fields %}
+        select
+            '{{ field }}' as field,
+            '{{ platform }}' as platform,
+            {{ raw_column }} as raw_value,
+            {{ bucket_column }} as bucket,
+            {{ id_column }} as webinar_id
+        from {{ cte }}
+        where {{ bucket_column }} in ({{ "'" ~ (buckets | join("', '")) ~ "'" }})
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 
