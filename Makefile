@@ -21,9 +21,8 @@ demo: venv postgres manifest  ## run the morning job end to end on the local sta
 	$(BIN)/python scripts/devstack.py up
 	source .local/env.sh && $(BIN)/python scripts/demo.py --logical-date "$(DEMO_DATE)"
 
-test: venv postgres manifest  ## run the whole test suite (unit → sandbox → warehouse → dags → e2e) and the linters
+test: venv postgres manifest lint  ## the linters, then the whole test suite (unit → sandbox → warehouse → dags → e2e)
 	bash scripts/ensure_chromium.sh
-	$(BIN)/ruff check .
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
 test-fast: venv postgres  ## unit + sandbox + warehouse layers only

@@ -84,8 +84,8 @@ legacy as (
         and matched_events.webinar_id is not null
         and calendly_invitees.email is not null
         {%- if is_incremental() %}
-        and {{ in_ids('calendly_invitees.event_id', legacy_event_ids) }}
-        and {{ in_ids('matched_events.webinar_id', scope.legacy) }}
+            and {{ in_ids('calendly_invitees.event_id', legacy_event_ids) }}
+            and {{ in_ids('matched_events.webinar_id', scope.legacy) }}
         {%- endif %}
 
 ),
