@@ -14,12 +14,16 @@ only then publishes them to the `marts` schema that BI tools read (write-audit-p
 4. `dbt_build` - staging, intermediate, marts, built in `marts_build` (invisible to BI),
    each model with its dbt tests. Fails? The log names the model or test.
 5. `validate_marts` - Great Expectations suites on `marts_build`. Fails? The log lists each
-   failed expectation with the observed value; `marts` stays exactly as it was.
-6. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new).
+   failed expectation with the observed value; `marts` stays exactly as it was. Skipped when
+   this run's build is already published (the task was cleared after a successful publish).
+6. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new),
+   only the build this run's gate validated and never one older than what BI reads; a no-op
+   when this run's build is already published. A refusal says which tasks to clear.
 7. `run_report` - rows per source; a warning counts quarantined records.
 
 A source whose connection is missing is **skipped** with a log line saying which connection to set.
-Rerunning any date is safe: raw is append-only and staging keeps the latest record per key.
+Rerunning any date is safe: raw is append-only and staging keeps the latest record per key, and
+the marts are rebuilt as of the newest morning ever published (BI never moves back).
 Params: `full_refresh` (re-pull from `DWH_HISTORY_START`), `lookback_days` (override).
 Runbook: README.md → "Operations".
 """
@@ -62,11 +66,15 @@ SETTINGS = PipelineSettings.from_env()  # environment only: no I/O at parse time
 )
 def webinar_attendance() -> None:
     @task
-    def prepare_warehouse() -> None:
-        """Create or update the warehouse schemas, raw tables and meta tables (idempotent)."""
+    def prepare_warehouse(**context) -> dict:
+        """Create or update the warehouse schemas, raw tables and meta tables (idempotent).
+
+        Returns the cut-off (`as_of`) the dbt build uses: the interval end, or the newest one ever
+        published if later, so a rerun of an older date never moves BI back.
+        """
         from webinar_dwh import pipeline
 
-        pipeline.prepare_warehouse()
+        return pipeline.prepare_warehouse(pipeline.RunInfo.from_context(context))
 
     @task
     def extract_load(source: str, **context) -> dict:

@@ -73,7 +73,7 @@
     for models that apply the run's cut-off (`is_held = start_time < as_of`) row by row: a
     webinar whose start lies between the `as_of` of the model's last build and this one's
     changes without any raw row changing. The last build's `as_of` is kept in the table's
-    comment (`incremental_as_of_comment()` post-hook), so it travels with the table when
+    comment (the `build_stamp()` post-hook of every mart), so it travels with the table when
     publish swaps it between marts and marts_build.
 -#}
 {% macro incremental_scope(upstream=[], held_window=none) -%}
@@ -204,18 +204,8 @@
     {{ return(none) }}
 {%- endmacro %}
 
-{#- Post-hook of models using `incremental_scope(held_window=...)`: record this build's as_of. -#}
-{% macro incremental_as_of_comment() -%}
-    do $as_of_comment$
-    begin
-        execute format(
-            'comment on table %s is %L',
-            '{{ this }}',
-            json_build_object('as_of', {{ as_of_timestamp() }})::text
-        );
-    end
-    $as_of_comment$
-{%- endmacro %}
+{#- The build stamp every mart's post-hook writes (macros/build_stamp.sql) carries this
+    build's `as_of`, which `_previous_as_of()` reads back. -#}
 
 {#- `column in ('a', 'b', ...)` for the scope's ids; `false` when there are none. -#}
 {% macro in_ids(column, ids) -%}

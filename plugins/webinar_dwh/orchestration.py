@@ -18,8 +18,15 @@ from webinar_dwh.config import dwh_conn_id
 log = logging.getLogger(__name__)
 
 DBT_VARS: dict[str, str] = {
-    # The run's data-interval end: "now" for the models (is_held, freshness of future webinars).
-    "as_of": "{{ data_interval_end.isoformat() }}",
+    # The cut-off of the marts ("now" for is_held, data_as_of): the run's data-interval end, or
+    # the newest cut-off ever published if later — prepare_warehouse computes it
+    # (pipeline.build_as_of), so a rerun of an older date never moves BI back.
+    "as_of": (
+        "{{ (ti.xcom_pull(task_ids='prepare_warehouse') or {}).get('as_of') "
+        "or data_interval_end.isoformat() }}"
+    ),
+    # Stamped into every mart (macros/build_stamp.sql): the gate and publish check the build is this run's.
+    "dag_run_id": "{{ run_id }}",
     "reporting_timezone": os.environ.get("DWH_TIMEZONE", "Europe/Berlin"),
 }
 

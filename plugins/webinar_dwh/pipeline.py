@@ -90,13 +90,42 @@ def warehouse_connection():
     return connect(config.get_connection(config.dwh_conn_id()), application_name="webinar_dwh")
 
 
-def prepare_warehouse() -> None:
-    """Create/upgrade schemas, raw and meta tables (idempotent) and store the PII key."""
+def prepare_warehouse(run: RunInfo | None = None) -> dict[str, Any]:
+    """Create/upgrade schemas, raw and meta tables (idempotent) and store the PII key.
+
+    Returns:
+        ``{"as_of": …}``: the cut-off this run's dbt build is computed for
+        (:func:`build_as_of`), when ``run`` is given.
+    """
     from webinar_dwh.warehouse.bootstrap import ensure_schema
 
     with warehouse_connection() as conn:
         ensure_schema(conn, pii_key=config.pii_key())
         conn.commit()
+    return {"as_of": build_as_of(run).isoformat()} if run is not None else {}
+
+
+def build_as_of(run: RunInfo) -> datetime:
+    """The cut-off of this run's marts (``is_held``, ``data_as_of``): its data-interval end, or the
+    newest cut-off ever published when that is later — a rerun or backfill of an older date
+    re-pulls its own window into raw but rebuilds the marts as of the newest morning, so BI never
+    moves back (webinar_dwh.warehouse.builds)."""
+    from webinar_dwh.warehouse.builds import effective_as_of
+
+    with warehouse_connection() as conn:
+        as_of = effective_as_of(conn, run.interval_end)
+    if as_of > run.interval_end:
+        log.info(
+            "the marts are built as of %s, the newest published cut-off (this run's interval ends %s): "
+            "BI never moves back",
+            as_of.isoformat(), run.interval_end.isoformat(),
+        )
+    return as_of
+
+
+def dbt_build_vars(run: RunInfo, as_of: datetime) -> dict[str, str]:
+    """The dbt vars of a build for ``run`` (what the DAG's Cosmos tasks pass too)."""
+    return {"as_of": as_of.isoformat(), "dag_run_id": run.dag_run_id}
 
 
 # --------------------------------------------------------------------------- extract + load
@@ -166,7 +195,7 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
     """
     enabled, why = config.source_enabled(source)
     if not enabled:
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         log.info("source %s skipped: %s", source, why)
         raise AirflowSkipException(f"source {source} skipped: {why}")
@@ -260,24 +289,70 @@ def source_freshness(run: RunInfo) -> dict[str, Any]:
 
 
 def validate_build(run: RunInfo) -> dict[str, Any]:
-    """Validate ``marts_build`` with the GX suites; raise on a blocking failure (nothing published)."""
+    """Validate the build in ``marts_build`` with the GX suites; raise on a blocking failure.
+
+    The build must be one build of this run, new (never published) and not older than what BI
+    reads (:func:`webinar_dwh.warehouse.builds.assess`); the gate records the identity it
+    validated, which publish checks.
+
+    Raises:
+        AirflowSkipException: this run's build is already published (e.g. the gate was cleared
+            after a successful publish): nothing is validated, nothing will be published.
+        BuildError: ``marts_build`` holds another run's, an already published or an older build.
+        QualityGateError: a blocking expectation failed (nothing is published).
+    """
     from webinar_dwh.quality.runner import validate_marts
+    from webinar_dwh.warehouse import builds
     from webinar_dwh.warehouse.db import sqlalchemy_url
 
+    with warehouse_connection() as conn:
+        build = builds.read_build(conn)
+        try:
+            as_of = builds.assess(conn, build, dag_run_id=run.dag_run_id)
+        except builds.AlreadyPublished as done:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            log.info("%s", done)
+            raise AirflowSkipException(str(done)) from None
     url = sqlalchemy_url(config.get_connection(config.dwh_conn_id()))
-    report = validate_marts(
-        url, schema="marts_build", run_date=run.interval_end.date(), data_docs_dir=docs_dir() / "gx"
-    )
+    report = validate_marts(url, schema="marts_build", run_date=as_of.date(), data_docs_dir=docs_dir() / "gx")
     report.raise_for_blocking()
-    return report.to_dict()
+    with warehouse_connection() as conn:
+        if builds.read_build(conn).key != build.key:
+            raise builds.BuildError(
+                "marts_build changed while the quality gate validated it (a dbt build running at the same "
+                "time?): clear validate_marts with its downstream tasks"
+            )
+        builds.record_validation(conn, build, dag_run_id=run.dag_run_id, as_of=as_of)
+        conn.commit()
+    return {**report.to_dict(), "build": {"key": build.key, "as_of": as_of.isoformat()}}
 
 
 def publish(run: RunInfo) -> dict[str, Any]:
-    """Swap the validated marts into ``marts`` in one transaction."""
+    """Swap the validated build into ``marts`` in one transaction — only forward.
+
+    Publish checks under its locks that ``marts_build`` holds exactly the build the gate validated
+    for this run and that it is not older than the published marts
+    (:func:`webinar_dwh.warehouse.builds.assert_publishable`). When this run's build is already
+    published (the task was cleared or rerun after a successful publish) it changes nothing.
+
+    Raises:
+        BuildError: ``marts_build`` holds a build this run may not publish; the message says
+            which tasks to clear. ``marts`` is unchanged.
+    """
+    from webinar_dwh.warehouse import builds
     from webinar_dwh.warehouse.publish import publish_marts
 
+    def check(conn, names: list[str]) -> tuple[datetime, dict[str, Any]]:
+        build = builds.read_build(conn, tables=names)
+        return builds.assert_publishable(conn, build, dag_run_id=run.dag_run_id), build.stamps
+
     with warehouse_connection() as conn:
-        result = publish_marts(conn, dag_run_id=run.dag_run_id)
+        try:
+            result = publish_marts(conn, dag_run_id=run.dag_run_id, build_check=check)
+        except builds.AlreadyPublished as done:
+            log.info("%s", done)
+            return {**done.publication, "already_published": True}
     return result.as_dict()
 
 

@@ -9,7 +9,8 @@ One warehouse and one sandbox for the module; the tests run in order and build o
    zone names, extra nesting, nulls, new fields) land in their documented buckets, are
    reported (``marts.vendor_value_notices``, a warning of ``run_report``) and block nothing; no
    secret appears in anything the run printed, logged, rendered or stored as XCom;
-2. a rerun of the same date leaves identical marts;
+2. a rerun of the same date leaves identical marts; clearing the gate (with downstream) of that
+   published run, or publishing again, changes nothing (BI never gets the previous build back);
 3. a run whose data breaks a mart expectation fails at `validate_marts` and `marts` keeps the
    previous good build (the broken marts are built with the pipeline's own extract + one
    `dbt build`; Airflow marks the tasks before the gate done and runs the gate and publish).
@@ -37,6 +38,8 @@ pytestmark = pytest.mark.e2e
 LOGICAL = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 #: The tasks up to the gate: the failed-expectation run marks them done (see that test).
 BUILT_BEFORE_THE_GATE = r"prepare_warehouse|extract_load_\w+|loads_done|source_freshness|dbt_build\..+"
+#: The run that published last (run id, run_after), for the test that clears its gate.
+PUBLISHED_RUN: dict = {}
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +175,39 @@ def test_rerun_of_the_same_date_leaves_identical_marts(stack):
     dag_run = stack.run(LOGICAL)
     assert str(dag_run.state) == "success", _task_states(dag_run)
     assert stack.marts_hash() == before
+    PUBLISHED_RUN.update(run_id=dag_run.run_id, run_after=dag_run.run_after)
     # raw is append-only: the rerun appended what it re-pulled, staging deduplicated it
     assert stack.query("select count(*) from raw.bigmarker_registrations")[0][0] >= raw_before
+
+
+def test_clearing_the_gate_of_a_published_run_or_publishing_again_changes_nothing(stack):
+    """The operator clears `validate_marts` (with downstream) of the run that published, or runs
+    `publish_marts` alone again: `marts_build` holds the version the swap moved back, which BI
+    saw before; nothing is validated or published, BI keeps this run's marts."""
+    from dataclasses import replace
+
+    from webinar_dwh import pipeline
+
+    if not PUBLISHED_RUN:
+        pytest.skip("needs the published rerun of the previous test")
+    before = stack.marts_hash()
+    freshness_sql = "select source_name, built_at, data_as_of from marts.data_freshness order by 1"
+    freshness = stack.query(freshness_sql)
+    publications = stack.query("select count(*) from meta.publications")[0][0]
+
+    # the same run (same run id) with the tasks before the gate done: Airflow runs gate + downstream
+    dag_run = stack.run(LOGICAL, mark_success=BUILT_BEFORE_THE_GATE, run_after=PUBLISHED_RUN["run_after"])
+    states = _task_states(dag_run)
+    assert dag_run.run_id == PUBLISHED_RUN["run_id"]
+    assert str(dag_run.state) == "success", states
+    assert states["validate_marts"] == "skipped" and states["publish_marts"] == "skipped", states
+    # publish_marts alone (`airflow tasks test … publish_marts`): a no-op naming the publication
+    again = pipeline.publish(replace(pipeline.RunInfo.manual(LOGICAL), dag_run_id=PUBLISHED_RUN["run_id"]))
+    assert again["already_published"] and again["dag_run_id"] == PUBLISHED_RUN["run_id"]
+
+    assert stack.marts_hash() == before
+    assert stack.query(freshness_sql) == freshness
+    assert stack.query("select count(*) from meta.publications")[0][0] == publications
 
 
 def test_failed_expectation_blocks_publish_and_keeps_previous_marts(stack, caplog):
@@ -185,14 +219,18 @@ def test_failed_expectation_blocks_publish_and_keeps_previous_marts(stack, caplo
     # dbt build (runs 1 and 2 proved those tasks under Airflow); Airflow then runs the gate
     # and what follows it for real.
     stack.sandbox.configure(absurd_durations=True)
+    # the build carries the stamp of the Airflow run that gates it (its run id follows run_after)
+    run_after = datetime.now(UTC)
+    run_id = f"manual__{run_after.isoformat()}"
     try:
         load_all(stack, LOGICAL)
-        built = run_dbt(["build"], dbt_vars={"as_of": LOGICAL.isoformat()})
+        built = run_dbt(["build"], dbt_vars={"as_of": LOGICAL.isoformat(), "dag_run_id": run_id})
     finally:
         stack.sandbox.configure(absurd_durations=False)
     assert built.success, built.exception
     with caplog.at_level("ERROR"):
-        dag_run = stack.run(LOGICAL, mark_success=BUILT_BEFORE_THE_GATE)
+        dag_run = stack.run(LOGICAL, mark_success=BUILT_BEFORE_THE_GATE, run_after=run_after)
+    assert dag_run.run_id == run_id
     states = _task_states(dag_run)
     assert str(dag_run.state) == "failed", states
     assert states["validate_marts"] == "failed"

@@ -36,7 +36,8 @@ def load_all(stack: Any, interval_end: datetime, sources: Iterable[str] = SOURCE
 def build_and_publish(
     stack: Any, interval_end: datetime, *, seed: bool = False, validate: bool = True
 ) -> dict[str, Any]:
-    """``dbt [seed +] build`` with ``as_of = interval_end``, the GX gate, then ``publish``.
+    """``dbt [seed +] build`` as of ``interval_end`` (or the newest published cut-off, if later:
+    ``pipeline.build_as_of``), the GX gate, then ``publish``.
 
     Args:
         stack: The harness stack (its environment must be active).
@@ -52,10 +53,11 @@ def build_and_publish(
     from webinar_dwh.dbt_runner import run_dbt
 
     run = pipeline.RunInfo.manual(interval_end)
+    dbt_vars = pipeline.dbt_build_vars(run, pipeline.build_as_of(run))
     timings: dict[str, float] = {}
     for args in ([["seed"]] if seed else []) + [["build"]]:
         started = time.monotonic()
-        res = run_dbt(args, dbt_vars={"as_of": interval_end.isoformat()})
+        res = run_dbt(args, dbt_vars=dbt_vars)
         timings[f"dbt {args[0]}"] = round(time.monotonic() - started, 1)
         if not res.success:
             failed = [
@@ -68,7 +70,12 @@ def build_and_publish(
         started = time.monotonic()
         pipeline.validate_build(run)
         timings["gx"] = round(time.monotonic() - started, 1)
-    published = pipeline.publish(run)
+        published = pipeline.publish(run)
+    else:  # the swap alone: publish checks that the gate validated the build
+        from webinar_dwh.warehouse.publish import publish_marts
+
+        with pipeline.warehouse_connection() as conn:
+            published = publish_marts(conn, dag_run_id=run.dag_run_id).as_dict()
     return {"timings": timings, "published": published}
 
 

@@ -86,6 +86,45 @@ def test_the_next_morning_picks_up_late_registrations_and_attendance(stack, stat
     assert changed, "no late registration or attendance was picked up inside the lookback"
 
 
+def _held_totals(stack) -> tuple:
+    return stack.query(
+        "select count(*), sum(registered), sum(attended) from marts.webinar_attendance where is_held",
+        as_bi=True,
+    )[0]
+
+
+def _freshness(stack) -> list[tuple]:
+    return stack.query("select source_name, data_as_of from marts.data_freshness order by 1", as_bi=True)
+
+
+def test_rerunning_an_older_date_and_backfilling_a_week_never_move_bi_back(stack, state):
+    """After the newest morning (D+1) is published, a rerun of an older date and then a 7-day
+    backfill of older dates re-pull their windows from the vendors (as they answer today) but
+    build as of the newest published cut-off: held webinars stay held, ``data_as_of`` stays, and
+    the marts' content is unchanged."""
+    from webinar_dwh import pipeline
+
+    if "before" not in state:
+        pytest.skip("needs the mornings of the previous tests")
+    newest = (stack.marts_hash(), _held_totals(stack), _freshness(stack))
+    publications = stack.query("select count(*) from meta.publications")[0][0]
+    stack.sandbox.configure(as_of=NEXT_DAY)  # the vendors answer as of today
+    older = DAYS[2]
+    mornings = [older, *DAYS]  # the rerun, then the backfill
+    for n, day in enumerate(mornings):
+        run = pipeline.RunInfo.manual(day)
+        loads = {src: pipeline.extract_load(src, run) for src in ("bigmarker", "calendly", "zoom")}
+        assert all(s["rows"] for s in loads.values()), loads  # its own window was re-pulled
+        if n in (0, len(mornings) - 1):  # the rerun, and the backfill's last morning
+            assert pipeline.build_as_of(run) == NEXT_DAY
+            result = build_and_publish(stack, day)
+            assert not result["published"].get("already_published")
+            assert (stack.marts_hash(), _held_totals(stack), _freshness(stack)) == newest
+    assert stack.query("select count(*) from meta.publications")[0][0] == publications + 2
+    latest = stack.query("select as_of from meta.publications order by publication_id desc limit 2")
+    assert {as_of for (as_of,) in latest} == {NEXT_DAY}
+
+
 SCHEMAS_HIDDEN_FROM_BI = ("raw", "staging", "intermediate", "meta", "marts_build")
 
 

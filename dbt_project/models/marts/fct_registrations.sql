@@ -9,7 +9,6 @@
             {'columns': ['platform', 'webinar_id']},
             {'columns': ['_watermark']},
         ],
-        post_hook="{{ incremental_as_of_comment() }}",
     )
 }}
 

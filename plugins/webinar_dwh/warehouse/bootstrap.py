@@ -177,6 +177,19 @@ _META_DDL: Final[tuple[str, ...]] = (
         row_counts jsonb not null
     )
     """,
+    # The identity of the published build (webinar_dwh.warehouse.builds): its cut-off and the
+    # stamps of its relations. Older publications have neither.
+    "alter table {meta}.publications add column if not exists as_of timestamptz",
+    "alter table {meta}.publications add column if not exists build jsonb",
+    """
+    create table if not exists {meta}.builds (
+        build_key text primary key,
+        dag_run_id text not null,
+        as_of timestamptz not null,
+        stamps jsonb not null,
+        validated_at timestamptz not null default now()
+    )
+    """,
 )
 
 
@@ -324,7 +337,8 @@ def ensure_schema(owner_conn: psycopg.Connection, *, pii_key: str | None) -> Non
       :data:`RAW_CHILD_TABLES` also on ``(_parent_key, _record_key, _loaded_at, _batch_id,
       _row_seq)`` (incremental reads by parent); ``raw.quarantine``. Creating a missing index
       on a large existing table takes a ``SHARE`` lock (loads wait) for the build, once;
-    * ``meta.load_batches``, ``meta.cursors``, ``meta.publications`` and the single-row
+    * ``meta.load_batches``, ``meta.cursors``, ``meta.publications``, ``meta.builds`` (builds the
+      quality gate validated) and the single-row
       ``meta.pii_key(key)``;
     * ``PUBLIC`` and ``bi_reader`` have no privilege on the private schemas or their tables;
       ``bi_reader`` has ``USAGE`` on ``marts``, ``SELECT`` on its tables, and by default

@@ -42,7 +42,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Final, NamedTuple
 
 import psycopg
@@ -139,6 +141,7 @@ def publish_marts(
     dag_run_id: str | None = None,
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S,
     scan_values_for_emails: bool = True,
+    build_check: Callable[[psycopg.Connection, list[str]], tuple[datetime, dict[str, Any]]] | None = None,
 ) -> PublicationResult:
     """Swap marts from ``marts_build`` into ``marts`` (and the old ones back) in one transaction.
 
@@ -155,6 +158,10 @@ def publish_marts(
             rows written since that version; of another table above
             :data:`VALUE_SCAN_SAMPLE_ABOVE` rows, a sample; else every row. Column names are
             always checked.
+        build_check: called under the locks on the new relations, before anything changes,
+            with their names; returns the build's ``as_of`` and stamps (recorded in
+            ``meta.publications``) or raises to refuse the publication
+            (:func:`webinar_dwh.warehouse.builds.assert_publishable`).
 
     Returns:
         The publication: id, time, relations and their row counts.
@@ -177,6 +184,7 @@ def publish_marts(
         new = _relations(conn, MARTS_BUILD_SCHEMA)
         names = _select(new, tables)
         _lock(conn, MARTS_BUILD_SCHEMA, names, lock_timeout_s)
+        as_of, build = build_check(conn, names) if build_check is not None else (None, None)
         assert_no_clear_email_columns(
             conn,
             schema=MARTS_BUILD_SCHEMA,
@@ -193,10 +201,10 @@ def publish_marts(
         _swap(conn, names, new=new, old=old)
         row = conn.execute(
             sql.SQL(
-                "insert into {} (dag_run_id, tables, row_counts) values (%s, %s, %s) "
+                "insert into {} (dag_run_id, tables, row_counts, as_of, build) values (%s, %s, %s, %s, %s) "
                 "returning publication_id, published_at"
             ).format(sql.Identifier(META_SCHEMA, "publications")),
-            (dag_run_id, names, Jsonb(counts)),
+            (dag_run_id, names, Jsonb(counts), as_of, Jsonb(build) if build is not None else None),
         ).fetchone()
         assert row is not None
     result = PublicationResult(
