@@ -5,7 +5,8 @@ One warehouse and one sandbox for the module; the tests run in order and build o
 
 1. a first run publishes exactly the sandbox's ground truth (computed from the generator, never
    from the pipeline); hostile titles served by the sandbox round-trip byte for byte; no secret
-   appears in anything the run printed, logged, rendered or stored as XCom;
+   appears in anything the run printed, logged, rendered or stored as XCom; the dbt docs are
+   written on this first run already;
 2. a rerun of the same date leaves identical marts;
 3. a run whose data breaks a mart expectation fails at `validate_marts` and `marts` keeps the
    previous good build (the broken marts are built with the pipeline's own extract + one
@@ -36,11 +37,21 @@ BUILT_BEFORE_THE_GATE = r"prepare_warehouse|extract_load_\w+|loads_done|source_f
 
 
 @pytest.fixture(scope="module")
-def stack(module_db, airflow_metadata_db):
+def docs_dir(tmp_path_factory) -> Path:
+    """The module's ``DWH_DOCS_DIR``: empty before the first run, like a fresh clone's."""
+    return tmp_path_factory.mktemp("docs")
+
+
+@pytest.fixture(scope="module")
+def stack(module_db, airflow_metadata_db, docs_dir):
     from sandbox.config import Faults
+    from webinar_dwh.config import patched_env
 
     sources = ("bigmarker", "calendly", "zoom")
-    with make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True)) as st:
+    with (
+        patched_env({"DWH_DOCS_DIR": str(docs_dir)}),
+        make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True)) as st,
+    ):
         yield st
 
 
@@ -77,7 +88,7 @@ def _metadata_rows(run_id: str) -> dict[str, list[str]]:
 
 
 
-def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, capfd, caplog):
+def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, docs_dir, capfd, caplog):
     from sandbox.server import HOSTILE_TITLES
 
     started = time.monotonic()
@@ -94,6 +105,10 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, cap
     assert truth_mismatches(stack, stack.sandbox.truth(), ignore_catalog_for=hostile_ids) == []
     platforms = {r[0] for r in stack.query("select distinct platform from marts.webinar_attendance")}
     assert platforms == {"bigmarker", "legacy"}
+
+    # the first run of a fresh warehouse already writes the dbt docs (run_report's by-product)
+    assert (docs_dir / "dbt" / "index.html").is_file(), "run_report wrote no dbt docs"
+    assert (docs_dir / "dbt" / "catalog.json").is_file()
 
     # hostile titles (SQL, quotes, shell, emoji, RTL, %s, Jinja) arrive byte for byte
     titles = dict(
