@@ -33,21 +33,16 @@ final as (
             when webinars.is_held then coalesce(stats.matched_registrations, 0)
         end as attended,
         case when webinars.is_held then coalesce(stats.walk_ins, 0) end as walk_ins,
-        case
-            when webinars.is_held
-                then round(
-                    coalesce(stats.matched_registrations, 0)::numeric
-                    / nullif(stats.registered, 0),
-                    6
-                )
-        end as show_up_rate,
-        case
-            when webinars.is_held
-                then round(
-                    stats.matched_seconds::numeric / nullif(60 * stats.matched_registrations, 0),
-                    2
-                )
-        end as avg_minutes_attended,
+        round(
+            case when webinars.is_held then coalesce(stats.matched_registrations, 0) end::numeric
+            / nullif(stats.registered, 0),
+            6
+        ) as show_up_rate,
+        round(
+            case when webinars.is_held then stats.matched_seconds end::numeric
+            / nullif(60 * stats.matched_registrations, 0),
+            2
+        ) as avg_minutes_attended,
         case
             when webinars.is_held then round(coalesce(stats.matched_seconds, 0)::numeric / 60, 2)
         end as total_minutes,
