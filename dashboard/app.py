@@ -3,12 +3,12 @@
 Run it with ``make dashboard`` (or ``streamlit run dashboard/app.py`` with ``DWH_BI_DSN`` set).
 All SQL lives in :mod:`dashboard.data`; this file lays out filters, KPI tiles, charts and tables.
 Query results are cached for ``DASHBOARD_CACHE_TTL_S`` seconds (default 600): the marts change
-once a day, after the morning run publishes.
+once a day, after the morning run publishes. A missing or invalid setting, or a warehouse that
+cannot be reached, shows one line saying what is wrong (never a traceback).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,9 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` 
 
 from dashboard import data
 
-CACHE_TTL_S = int(os.environ.get("DASHBOARD_CACHE_TTL_S", "600"))
 DEFAULT_DAYS = 90
-REPORTING_TZ = ZoneInfo(os.environ.get("DWH_TIMEZONE", "Europe/Berlin"))
+
+# Settings are read once per script run; an invalid one is reported by main() in one line.
+try:
+    CACHE_TTL_S = data.cache_ttl_seconds()
+except data.DashboardConfigError:
+    CACHE_TTL_S = data.DEFAULT_CACHE_TTL_S  # main() stops with the message before any query
+try:
+    REPORTING_TZ = data.reporting_timezone()
+except data.DashboardConfigError:
+    REPORTING_TZ = ZoneInfo(data.DEFAULT_TIMEZONE)  # main() stops with the message
 
 st.set_page_config(page_title="Webinar attendance", page_icon="📈", layout="wide")
 
@@ -83,15 +91,15 @@ def _freshness(dsn: str) -> data.Freshness | None:
 
 
 def fmt_int(value: int | None) -> str:
-    return "n/a" if value is None else f"{value:,}"
+    return "n/a" if value is None or pd.isna(value) else f"{value:,}"
 
 
 def fmt_pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
+    return "n/a" if value is None or pd.isna(value) else f"{value:.1%}"
 
 
 def fmt_minutes(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.1f} min"
+    return "n/a" if value is None or pd.isna(value) else f"{value:.1f} min"
 
 
 def _delta_relative(now: float | None, before: float | None) -> str | None:
@@ -143,9 +151,12 @@ def sidebar_filters(opts: data.Options, fresh: data.Freshness | None) -> data.Fi
     if fresh is not None and fresh.data_as_of is not None:
         anchor = min(max(fresh.data_as_of.astimezone(REPORTING_TZ).date(), first), last)
     default = (max(first, anchor - timedelta(days=DEFAULT_DAYS - 1)), anchor)
+    # Streamlit's own bounds are ten years around the value; these are the data's: from the
+    # first webinar to the last scheduled one (upcoming included), however far ahead it is.
     picked = sb.date_input(
-        "Webinar date", value=default, min_value=first, max_value=last, key="f_dates",
-        help=f"Webinar start date in {REPORTING_TZ.key}; both ends included.",
+        "Webinar date", value=default, min_value=first, max_value=max(last, anchor), key="f_dates",
+        help=f"Webinar start date in {REPORTING_TZ.key}; both ends included. Upcoming webinars "
+        f"(up to {last:%d %b %Y}) count only with 'Include upcoming webinars'.",
     )
     if isinstance(picked, tuple | list) and len(picked) == 2:
         start, end = picked
@@ -166,7 +177,8 @@ def sidebar_filters(opts: data.Options, fresh: data.Freshness | None) -> data.Fi
     )
     include_upcoming = sb.toggle(
         "Include upcoming webinars", value=False, key="f_upcoming",
-        help="Upcoming webinars have registrations but no attendance yet; they lower the show-up rate.",
+        help="Upcoming webinars add their registrations so far; they have no attendance yet "
+        "(shown empty) and never count in the show-up rate.",
     )
     return data.Filters(
         start=start,
@@ -188,15 +200,18 @@ def kpi_tiles(dsn: str, filters: data.Filters) -> None:
     c1.metric("Registered", fmt_int(now.registered), _delta_relative(now.registered, before.registered),
               help=f"Distinct registrations; change {vs}.", border=True)
     c2.metric("Attended", fmt_int(now.attended), _delta_relative(now.attended, before.attended),
-              help=f"Registered people who attended, each once; change {vs}.", border=True)
+              help=f"Registered people who attended held webinars, each once; change {vs}.", border=True)
     c3.metric("Show-up rate", fmt_pct(now.show_up_rate), _delta_points(now.show_up_rate, before.show_up_rate),
-              help=f"Attended / registered; change in percentage points {vs}.", border=True)
+              help=f"Attended / registered, held webinars only; change in percentage points {vs}.",
+              border=True)
     c4.metric("Avg minutes watched", fmt_minutes(now.avg_minutes),
               _delta_minutes(now.avg_minutes, before.avg_minutes),
               help=f"Mean minutes per attendee (registered attendees); change {vs}.", border=True)
+    upcoming = f" (incl. {now.upcoming} upcoming: registrations only)" if now.upcoming else ""
     st.caption(
-        f"{now.webinars} webinars, {fmt_int(now.walk_ins)} walk-ins (attended without registering; "
-        f"not in the rate) · deltas compare with the {filters.days} days before ({vs.removeprefix('vs ')})."
+        f"{now.webinars} webinars{upcoming}, {fmt_int(now.walk_ins)} walk-ins (attended without "
+        f"registering; not in the rate) · deltas compare with the {filters.days} days before "
+        f"({vs.removeprefix('vs ')})."
     )
 
 
@@ -206,16 +221,20 @@ def trend_chart(dsn: str, filters: data.Filters) -> None:
     if trend.empty:
         st.info("No webinars in the selection.")
         return
+    # Every week of the selected period, labelled by its Monday, on a categorical axis: one
+    # week (e.g. one selected webinar) is one labelled bar, never a time-of-day scale.
+    weeks = data.complete_weeks(trend, filters.start, filters.end)
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Bar(x=trend.week_start, y=trend.registered, name="Registered", marker_color="#9db4d6"))
-    fig.add_trace(go.Bar(x=trend.week_start, y=trend.attended, name="Attended", marker_color="#2b5c9e"))
+    fig.add_trace(go.Bar(x=weeks.week, y=weeks.registered, name="Registered", marker_color="#9db4d6"))
+    fig.add_trace(go.Bar(x=weeks.week, y=weeks.attended, name="Attended", marker_color="#2b5c9e"))
     fig.add_trace(
-        go.Scatter(x=trend.week_start, y=trend.show_up_rate, name="Show-up rate", mode="lines+markers",
-                   line={"color": "#e07b39"}),
+        go.Scatter(x=weeks.week, y=weeks.show_up_rate, name="Show-up rate", mode="lines+markers",
+                   line={"color": "#e07b39"}, connectgaps=False),
         secondary_y=True,
     )
     fig.update_layout(barmode="group", height=340, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       legend={"orientation": "h", "y": 1.1}, xaxis_title="Week starting (Monday)")
+    fig.update_xaxes(type="category")
     fig.update_yaxes(title_text="People", secondary_y=False)
     fig.update_yaxes(title_text="Show-up rate", tickformat=".0%", rangemode="tozero", secondary_y=True)
     st.plotly_chart(fig, width="stretch", config={"displayModeBar": False})
@@ -300,6 +319,8 @@ def data_quality_notices(dsn: str) -> None:
 def main() -> None:
     try:
         dsn = data.bi_dsn()
+        data.reporting_timezone()
+        data.cache_ttl_seconds()
     except data.DashboardConfigError as exc:
         st.title("Webinar attendance")
         st.error(str(exc))
@@ -309,23 +330,27 @@ def main() -> None:
         opts = _options(dsn)
     except Exception as exc:  # connection refused, role missing, marts not published yet
         st.error(
-            f"Cannot read the published marts with {data.DSN_ENV}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}. Has the pipeline published at least once?"
+            f"Cannot read the published marts with {data.DSN_ENV} ({data.error_line(exc)}). "
+            "Is the warehouse up, and has the pipeline published at least once?"
         )
         st.stop()
     if opts.first_date is None:
         st.info("The marts are empty: run the pipeline (`make demo`) first.")
         st.stop()
-    filters = sidebar_filters(opts, fresh)
-    data_quality_notices(dsn)
-    kpi_tiles(dsn, filters)
-    trend_chart(dsn, filters)
-    left, right = st.columns(2)
-    with left:
-        breakdown_chart(dsn, filters, "course", "By course")
-    with right:
-        breakdown_chart(dsn, filters, "language", "By language")
-    webinar_table(dsn, filters)
+    try:
+        filters = sidebar_filters(opts, fresh)
+        data_quality_notices(dsn)
+        kpi_tiles(dsn, filters)
+        trend_chart(dsn, filters)
+        left, right = st.columns(2)
+        with left:
+            breakdown_chart(dsn, filters, "course", "By course")
+        with right:
+            breakdown_chart(dsn, filters, "language", "By language")
+        webinar_table(dsn, filters)
+    except Exception as exc:  # the warehouse went away mid-page, a statement timed out, ...
+        st.error(f"Cannot read the published marts ({data.error_line(exc)}). Reload the page to retry.")
+        st.stop()
 
 
 main()

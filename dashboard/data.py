@@ -10,11 +10,14 @@ Semantics (see docs/design.md, "Business rules"):
 
 * the date filter selects webinars by ``webinar_date`` (reporting time zone), inclusive on both
   ends in the UI, queried half-open ``[start, end + 1 day)``;
-* only held webinars count unless ``include_upcoming`` (an upcoming webinar has registrations
-  but no attendance yet, so it would dilute the show-up rate);
-* ``show_up_rate`` of a group = ``sum(attended) / sum(registered)`` (not an average of rates);
+* only held webinars count unless ``include_upcoming``. An upcoming webinar has registrations
+  but no attendance yet: the marts leave its attended, walk-ins, rate and minutes null (never 0),
+  and even when upcoming webinars are included they only add to ``webinars`` and ``registered``;
+* ``show_up_rate`` of a group = ``sum(attended) / sum(registered of its held webinars)`` (not an
+  average of rates; upcoming registrations never dilute it); null without a held registration;
 * ``avg_minutes`` of a group = ``sum(total_minutes) / sum(attended)`` — the mean over attended
-  registrations, the same definition as ``webinar_attendance.avg_minutes_attended``.
+  registrations, the same definition as ``webinar_attendance.avg_minutes_attended``;
+* ``attended`` / ``walk_ins`` of a group without a held webinar are ``None`` (unknown), not 0.
 """
 
 from __future__ import annotations
@@ -23,12 +26,17 @@ import os
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import psycopg
 from psycopg import errors, sql
 
 DSN_ENV: Final = "DWH_BI_DSN"
+TIMEZONE_ENV: Final = "DWH_TIMEZONE"
+DEFAULT_TIMEZONE: Final = "Europe/Berlin"
+CACHE_TTL_ENV: Final = "DASHBOARD_CACHE_TTL_S"
+DEFAULT_CACHE_TTL_S: Final = 600
 STATEMENT_TIMEOUT_MS: Final = 30_000
 UNMAPPED: Final = "unmapped"
 
@@ -54,6 +62,49 @@ def bi_dsn() -> str:
             f"sets it from .local/env.sh (written by `make stack`)."
         )
     return dsn
+
+
+def reporting_timezone() -> ZoneInfo:
+    """The reporting time zone from ``DWH_TIMEZONE`` (default Europe/Berlin), as the pipeline uses it.
+
+    Raises:
+        DashboardConfigError: the value is not an IANA time zone name.
+    """
+    name = os.environ.get(TIMEZONE_ENV, "").strip() or DEFAULT_TIMEZONE
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise DashboardConfigError(
+            f"{TIMEZONE_ENV}={name!r} is not an IANA time zone name (e.g. Europe/Berlin, UTC): "
+            f"set it to the pipeline's reporting time zone."
+        ) from None
+
+
+def cache_ttl_seconds() -> int:
+    """How long query results are cached: ``DASHBOARD_CACHE_TTL_S`` (default 600), in seconds.
+
+    Raises:
+        DashboardConfigError: the value is not a whole number of seconds >= 0.
+    """
+    raw = os.environ.get(CACHE_TTL_ENV, "").strip()
+    if not raw:
+        return DEFAULT_CACHE_TTL_S
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise DashboardConfigError(
+            f"{CACHE_TTL_ENV}={raw!r} is not a whole number of seconds >= 0 "
+            f"(default {DEFAULT_CACHE_TTL_S})."
+        )
+    return value
+
+
+def error_line(exc: BaseException) -> str:
+    """One line for the reader: the exception's class and the first line of its message."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def connect(dsn: str) -> psycopg.Connection:
@@ -125,13 +176,16 @@ _WHERE: Final = """
       and (%(include_upcoming)s or is_held)
 """
 
+# attended, walk_ins and total_minutes are null for upcoming webinars: sum() skips them, and the
+# rate's denominator takes the registrations of held webinars only.
 _TOTALS: Final = """
     count(*)::int as webinars,
     coalesce(sum(registered), 0)::bigint as registered,
-    coalesce(sum(attended), 0)::bigint as attended,
-    coalesce(sum(walk_ins), 0)::bigint as walk_ins,
-    (sum(attended)::numeric / nullif(sum(registered), 0))::float8 as show_up_rate,
-    (sum(total_minutes) / nullif(sum(attended), 0))::float8 as avg_minutes
+    sum(attended)::bigint as attended,
+    sum(walk_ins)::bigint as walk_ins,
+    (sum(attended)::numeric / nullif(sum(registered) filter (where is_held), 0))::float8 as show_up_rate,
+    (sum(total_minutes) / nullif(sum(attended), 0))::float8 as avg_minutes,
+    (count(*) filter (where not is_held))::int as upcoming
 """
 
 
@@ -141,10 +195,11 @@ class Kpis:
 
     webinars: int
     registered: int
-    attended: int
-    walk_ins: int
+    attended: int | None  # None: no held webinar in the selection
+    walk_ins: int | None
     show_up_rate: float | None
     avg_minutes: float | None
+    upcoming: int = 0  # upcoming webinars among ``webinars`` (only with include_upcoming)
 
 
 def _frame(conn: psycopg.Connection, query: str | sql.Composed, params: dict[str, Any]) -> pd.DataFrame:
@@ -172,6 +227,28 @@ def weekly_trend(dsn: str, filters: Filters) -> pd.DataFrame:
     )
     with connect(dsn) as conn:
         return _frame(conn, query, filters.params())
+
+
+def complete_weeks(trend: pd.DataFrame, start: date, end: date) -> pd.DataFrame:
+    """``trend`` with one row per week (Monday) from ``start``'s week to ``end``'s, in order.
+
+    Weeks without a webinar get ``webinars = 0`` and empty measures, so a chart shows the gap
+    instead of drawing neighbouring weeks together. A ``week`` column holds the label of each
+    week (``"16 Nov 2026"``): the chart's axis is categorical, so one selected webinar reads as
+    one week, never as a time of day.
+    """
+    first = start - timedelta(days=start.weekday())
+    last = end - timedelta(days=end.weekday())
+    weeks = [first + timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    full = pd.DataFrame({"week_start": weeks})
+    if not trend.empty:
+        full = full.merge(trend, on="week_start", how="left")
+    for column in ("webinars", "registered", "attended", "walk_ins", "show_up_rate", "avg_minutes"):
+        if column not in full:
+            full[column] = None
+    full["webinars"] = full["webinars"].fillna(0).astype(int)
+    full["week"] = [f"{w:%d %b %Y}" for w in full["week_start"]]
+    return full
 
 
 def breakdown(dsn: str, filters: Filters, dimension: Dimension) -> pd.DataFrame:

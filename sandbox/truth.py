@@ -12,7 +12,9 @@ rules of docs/design.md §"Business rules":
   plus-part removed); ``walk_ins``: distinct attendees who did not register.
 * ``avg_minutes_attended``: mean over attended people of (sum of their durations in seconds / 60),
   rounded half-up to 2 decimals; ``None`` when nobody attended.
-* ``is_held``: the (served) start time is before ``as_of``; not-held webinars have attended = 0.
+* ``is_held``: the (served) start time is before ``as_of``; not-held (upcoming) webinars keep their
+  registrations so far, and their ``attended``, ``walk_ins``, ``show_up_rate`` and
+  ``avg_minutes_attended`` are ``None`` (unknown, not 0).
 * Course / language: the catalog seed (:func:`catalog_seed_rows`) — exact ``(platform, webinar_id)``
   first, then the ILIKE pattern with the lowest priority; an empty seed language falls back to the
   platform's own language field (BigMarker ``language``; Zoom has none); unknown → ``'unmapped'``.
@@ -167,10 +169,11 @@ def _row(
         "course": course,
         "language": language,
         "registered": n_reg,
-        "attended": n_att,
-        "walk_ins": len(walk_ins),
-        "show_up_rate": round(n_att / n_reg, 6) if n_reg else None,
-        "avg_minutes_attended": _avg_minutes(list(attended.values())),
+        # Not held yet: attendance is unknown, so None (null in the marts), never 0.
+        "attended": n_att if is_held else None,
+        "walk_ins": len(walk_ins) if is_held else None,
+        "show_up_rate": round(n_att / n_reg, 6) if n_reg and is_held else None,
+        "avg_minutes_attended": _avg_minutes(list(attended.values())) if is_held else None,
         "is_held": is_held,
         "zoom_webinar_id": None,
         "calendly_event_uuid": None,
@@ -225,8 +228,8 @@ def compute_truth(
             "webinars": len(rows),
             "held": sum(w["is_held"] for w in rows),
             "registered": sum(w["registered"] for w in rows),
-            "attended": sum(w["attended"] for w in rows),
-            "walk_ins": sum(w["walk_ins"] for w in rows),
+            "attended": sum(w["attended"] for w in rows if w["is_held"]),
+            "walk_ins": sum(w["walk_ins"] for w in rows if w["is_held"]),
             "unmapped_course": sum(w["course"] == "unmapped" for w in rows),
         }
     summary["matches"] = {

@@ -43,32 +43,40 @@ def show_marts() -> None:
             select platform, webinar_date, left(title, 46), course, language,
                    registered, attended, show_up_rate, avg_minutes_attended
             from marts.webinar_attendance
-            where webinar_date <= current_date
+            where is_held
             order by webinar_date desc, platform, title
             limit 25
             """
         ).fetchall()
+        # Held webinars only: an upcoming one has registrations but no attendance yet (null).
         totals = conn.execute(
             """
             select platform, count(*), sum(registered), sum(attended),
-                   round(sum(attended)::numeric / nullif(sum(registered), 0), 3)
-            from marts.webinar_attendance group by platform order by platform
+                   round(sum(attended)::numeric / nullif(sum(registered), 0), 3),
+                   (select count(*) from marts.webinar_attendance as u
+                    where u.platform = w.platform and not u.is_held)
+            from marts.webinar_attendance as w
+            where is_held
+            group by platform order by platform
             """
         ).fetchall()
     header = (
         f"{'platform':<10} {'date':<10} {'title':<46} {'course':<20} {'lang':<8} "
         f"{'reg':>5} {'att':>5} {'CR':>6} {'min':>6}"
     )
-    print("\nLatest webinars (marts.webinar_attendance, read as bi_reader):\n")
+    print("\nLatest held webinars (marts.webinar_attendance, read as bi_reader):\n")
     print(header)
     print("-" * len(header))
     for p, d, t, c, lang, reg, att, cr, mins in rows:
         cr_s = f"{float(cr):.1%}" if cr is not None else "-"
         min_s = f"{float(mins):.1f}" if mins is not None else "-"
         print(f"{p:<10} {d!s:<10} {t:<46} {c[:20]:<20} {lang[:8]:<8} {reg:>5} {att:>5} {cr_s:>6} {min_s:>6}")
-    print("\nPer platform: webinars, registered, attended, show-up rate")
-    for p, n, reg, att, cr in totals:
-        print(f"  {p:<10} {n:>5} webinars  {reg:>7} registered  {att:>7} attended  CR {cr}")
+    print("\nPer platform, held webinars: webinars, registered, attended, show-up rate")
+    for p, n, reg, att, cr, upcoming in totals:
+        print(
+            f"  {p:<10} {n:>5} webinars  {reg:>7} registered  {att:>7} attended  CR {cr}"
+            f"  (+{upcoming} upcoming, not counted)"
+        )
 
 
 def main() -> int:

@@ -41,7 +41,9 @@ def _tests(column: dict[str, Any]) -> str:
     names = []
     for test in column.get("data_tests") or column.get("tests") or []:
         name = test if isinstance(test, str) else next(iter(test))
-        names.append({"not_null": "not null", "unique": "unique"}.get(name, name.replace("_", " ")))
+        label = {"not_null": "not null", "unique": "unique"}.get(name, name.replace("_", " "))
+        where = ((test[name] or {}).get("config") or {}).get("where") if isinstance(test, dict) else None
+        names.append(f"{label} where `{where}`" if where else label)
     return ", ".join(names)
 
 

@@ -363,12 +363,22 @@ def docs_dir() -> Path:
 
 
 def build_dbt_docs() -> str | None:
-    """``dbt docs generate`` into ``docs_dir()/dbt``; never fails the run (docs are a by-product)."""
+    """``dbt docs generate`` into ``docs_dir()/dbt``; never fails the run (docs are a by-product).
+
+    Runs with ``--no-compile``: the docs describe the project (models, columns, tests, lineage)
+    and the catalog of what exists, and need no compiled SQL. Compiling would run the
+    incremental models' scope queries against ``marts_build``, which after a publish no longer
+    holds the marts that moved to ``marts`` (on a first run, none but the incremental copy):
+    the docs would fail exactly when they are first wanted.
+
+    Returns:
+        The path of the written ``index.html``, or ``None`` when dbt failed (logged as a warning).
+    """
     from webinar_dwh.dbt_runner import run_dbt
 
     target = docs_dir() / "dbt"
     try:
-        res = run_dbt(["docs", "generate", "--target-path", str(target)])
+        res = run_dbt(["docs", "generate", "--no-compile", "--target-path", str(target)])
     except Exception as exc:  # docs must not fail a run that already published
         log.warning("dbt docs generate failed: %s", type(exc).__name__)
         return None

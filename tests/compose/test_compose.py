@@ -200,3 +200,69 @@ def test_postgres_init_creates_both_databases():
     assert "create database airflow" in script and 'create database :"dwh_database"' in script
     airflow_db = _environment(SERVICES["airflow-scheduler"])["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
     assert airflow_db.endswith("@postgres:5432/airflow")
+
+
+def _bootstrap_module():
+    import importlib.util
+
+    path = ROOT / "docker" / "bootstrap_warehouse.py"
+    spec = importlib.util.spec_from_file_location("bootstrap_warehouse", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_build_context_leaves_out_local_state_and_secrets():
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    # .local holds PostgreSQL's data directory (mode 0700): a build context with it fails
+    assert {".venv", ".local", ".env", ".git", "dbt_project/target"} <= ignored
+    assert "!.env.example" in ignored
+    _, copies = _dockerfile()
+    for source, _dest in copies:  # nothing the image copies is ignored
+        assert PurePosixPath(source).parts[0].rstrip("/") not in ignored, source
+
+
+def test_placeholders_and_missing_secrets_stop_airflow_init_before_anything_else(capsys):
+    bootstrap = _bootstrap_module()
+    deployment = {name: "s3cret-value" for name in bootstrap.REQUIRED}
+    assert bootstrap.settings_problems(deployment) == []
+    env = {
+        **deployment,
+        "DWH_BI_PASSWORD": "CHANGE_ME",
+        "AIRFLOW_CONN_BIGMARKER_DEFAULT": '{"conn_type": "http", "password": "CHANGE_ME"}',
+        "DWH_PII_KEY": "",
+    }
+    with pytest.raises(SystemExit) as stopped:
+        bootstrap.check_settings(env)
+    message = str(stopped.value)
+    assert message.startswith("Refusing to set up the deployment: DWH_PII_KEY is not set; ")
+    assert "AIRFLOW_CONN_BIGMARKER_DEFAULT still contains the placeholder CHANGE_ME" in message
+    assert "DWH_BI_PASSWORD still contains the placeholder CHANGE_ME" in message
+    assert "s3cret-value" not in message and "conn_type" not in message  # names, never values
+    # the check is the first thing airflow-init does; the other services wait for airflow-init
+    command = SERVICES["airflow-init"]["command"][-1].strip().splitlines()
+    assert command[0] == "python /opt/webinar-dwh/docker/bootstrap_warehouse.py --check-settings"
+    # with .env.example as it is, the check refuses (every CHANGE_ME is named)
+    resolved = yaml.safe_load(_substitute(COMPOSE_TEXT))["services"]["airflow-init"]
+    problems = bootstrap.settings_problems(_environment(resolved))
+    assert "DWH_OWNER_PASSWORD still contains the placeholder CHANGE_ME" in problems
+
+
+def test_secrets_compose_interpolates_must_be_set():
+    for name in ("POSTGRES_PASSWORD", "AIRFLOW_DB_PASSWORD", "DWH_OWNER_PASSWORD", "DWH_BI_PASSWORD",
+                 "DWH_PII_KEY", "AIRFLOW_FERNET_KEY", "AIRFLOW_ADMIN_PASSWORD"):
+        assert re.search(r"\$\{" + name + r":\?[^}]+\}", COMPOSE_TEXT), f"{name}: use ${{{name}:?…}}"
+
+
+def test_airflow_init_waits_for_the_end_of_postgres_first_start():
+    deps = SERVICES["airflow-init"]["depends_on"]
+    assert deps["postgres"]["condition"] == "service_healthy"
+    check = " ".join(SERVICES["postgres"]["healthcheck"]["test"][1:])
+    # over TCP (the first start's temporary server listens on the socket only) and on both
+    # databases the init script creates
+    assert "-h 127.0.0.1" in check and "-d airflow" in check and "DWH_DATABASE" in check

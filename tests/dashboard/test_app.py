@@ -6,6 +6,7 @@ Expected numbers are computed here with plain SQL over ``marts.webinar_attendanc
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -182,3 +183,60 @@ def test_user_input_travels_as_parameters_only(published_warehouse):
         data.breakdown(published_warehouse.bi_dsn, filters, "title; drop table x")  # type: ignore[arg-type]
     everything = data.Filters(date(2026, 1, 1), date(2026, 12, 31))
     assert data.kpis(published_warehouse.bi_dsn, everything).webinars > 0
+
+
+def test_a_bad_setting_or_an_unreachable_warehouse_is_one_line_not_a_traceback(monkeypatch):
+    monkeypatch.setenv("DWH_TIMEZONE", "Mars/Olympus")
+    at = _app(monkeypatch, "postgresql://bi_reader:x@127.0.0.1:1/dwh")
+    assert [e.value for e in at.error] == [
+        "DWH_TIMEZONE='Mars/Olympus' is not an IANA time zone name (e.g. Europe/Berlin, UTC): "
+        "set it to the pipeline's reporting time zone."
+    ]
+    assert not at.metric
+
+    monkeypatch.delenv("DWH_TIMEZONE")
+    at = _app(monkeypatch, "postgresql://bi_reader:x@127.0.0.1:1/dwh")  # nothing listens on port 1
+    (error,) = [e.value for e in at.error]
+    assert error.startswith("Cannot read the published marts with DWH_BI_DSN (OperationalError: ")
+    assert "\n" not in error and "Traceback" not in error and ":x@" not in error
+    assert not at.metric
+
+
+def test_upcoming_webinars_show_empty_attendance_and_never_lower_the_rate(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    first, last_held, last = _one(
+        bi,
+        "select min(webinar_date), max(webinar_date) filter (where is_held), max(webinar_date) "
+        "from marts.webinar_attendance",
+    )
+    assert last > last_held  # the clean morning has upcoming webinars
+    at = _app(monkeypatch, bi)
+    dates = at.date_input(key="f_dates")
+    assert dates.max == last  # the input reaches the last upcoming webinar
+    dates.set_value((first, last)).run()
+    held_only = _tiles(at)
+    at.toggle(key="f_upcoming").set_value(True).run()
+    with_upcoming = _tiles(at)
+    # upcoming webinars add registrations, but neither attendance nor a lower show-up rate
+    assert with_upcoming["Show-up rate"] == held_only["Show-up rate"]
+    assert with_upcoming["Attended"] == held_only["Attended"]
+    assert with_upcoming["Registered"] != held_only["Registered"]
+    table = at.dataframe[-1].value
+    upcoming = table[~table.is_held]
+    assert len(upcoming) and upcoming.registered.sum() > 0
+    for column in ("attended", "walk_ins", "show_up_rate", "avg_minutes_attended", "total_minutes"):
+        assert upcoming[column].isna().all(), column
+
+
+def test_one_webinar_is_one_labelled_week_on_the_trend_axis(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    (webinar_id, webinar_date) = _one(
+        bi, "select webinar_id, webinar_date from marts.webinar_attendance where is_held "
+        "order by webinar_date desc, webinar_id limit 1",
+    )
+    at = _app(monkeypatch, bi)
+    at.multiselect(key="f_webinar").set_value([webinar_id]).run()
+    (chart, *_) = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    assert chart["layout"]["xaxis"]["type"] == "category"
+    monday = webinar_date - timedelta(days=webinar_date.weekday())
+    assert f"{monday:%d %b %Y}" in chart["data"][0]["x"]

@@ -37,3 +37,12 @@ def test_mart_reference_is_generated_from_the_dbt_yaml():
         [sys.executable, str(ROOT / "scripts" / "gen_bi_docs.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=[q.splitlines()[0].lstrip("- ")[:40] for q in QUERIES])
+def test_sample_sql_joins_on_the_whole_webinar_key(query: str):
+    # a webinar is (platform, webinar_id): a join on webinar_id alone may pair two platforms' ids
+    joins = re.findall(r"\bjoin\b.*?\bon\b(.*?)(?:\bwhere\b|\bgroup\b|\bjoin\b|;)", query, flags=re.S | re.I)
+    for condition in joins:
+        if "webinar_id" in condition:
+            assert "platform" in condition, condition

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from dashboard import data
@@ -34,3 +35,33 @@ def test_missing_dsn_names_the_variable_and_the_role(monkeypatch):
     monkeypatch.setenv("DWH_BI_DSN", "  ")
     with pytest.raises(data.DashboardConfigError):
         data.bi_dsn()
+
+
+def test_an_invalid_timezone_or_cache_ttl_is_one_clear_message(monkeypatch):
+    monkeypatch.setenv("DWH_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(data.DashboardConfigError, match=r"DWH_TIMEZONE='Mars/Olympus' is not an IANA"):
+        data.reporting_timezone()
+    monkeypatch.setenv("DWH_TIMEZONE", "UTC")
+    assert data.reporting_timezone().key == "UTC"
+    monkeypatch.setenv("DASHBOARD_CACHE_TTL_S", "ten")
+    with pytest.raises(data.DashboardConfigError, match="DASHBOARD_CACHE_TTL_S='ten'"):
+        data.cache_ttl_seconds()
+    monkeypatch.delenv("DASHBOARD_CACHE_TTL_S")
+    assert data.cache_ttl_seconds() == 600
+    assert data.error_line(OSError("refused\nsecond line")) == "OSError: refused"
+
+
+def test_the_weekly_trend_has_every_week_of_the_period_labelled_by_its_monday():
+    trend = pd.DataFrame(
+        {"week_start": [date(2026, 11, 16)], "webinars": [1], "registered": [40], "attended": [20],
+         "walk_ins": [1], "show_up_rate": [0.5], "avg_minutes": [30.0]}
+    )
+    one = data.complete_weeks(trend, date(2026, 11, 18), date(2026, 11, 18))
+    assert list(one.week) == ["16 Nov 2026"] and list(one.registered) == [40]
+    # a gap week stays in the chart, empty, instead of joining its neighbours
+    three = data.complete_weeks(trend, date(2026, 11, 4), date(2026, 11, 24))
+    assert list(three.week) == ["02 Nov 2026", "09 Nov 2026", "16 Nov 2026", "23 Nov 2026"]
+    assert list(three.webinars) == [0, 0, 1, 0]
+    assert three.registered.isna().tolist() == [True, True, False, True]
+    empty = data.complete_weeks(trend.iloc[0:0], date(2026, 11, 16), date(2026, 11, 22))
+    assert list(empty.week) == ["16 Nov 2026"] and list(empty.webinars) == [0]

@@ -105,17 +105,17 @@ def test_webinar_attendance_numbers(mart_conn: psycopg.Connection) -> None:
         ),
         # 23:30 UTC is the next day in Europe/Berlin; unmapped course, platform language.
         C_UNM: ("bigmarker", "unmapped", "en", 0, 0, 0, None, None, D("0.00"), True, date(2025, 3, 5)),
-        # Future: registrations so far count, attendance does not.
+        # Future: registrations so far count; attendance, rate and minutes are unknown (null).
         C_FUT: (
             "bigmarker",
             "UX Design",
             "es",
             2,
-            0,
-            0,
-            D("0.000000"),
             None,
-            D("0.00"),
+            None,
+            None,
+            None,
+            None,
             False,
             date(2025, 4, 1),
         ),

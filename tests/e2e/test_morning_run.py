@@ -8,7 +8,8 @@ One warehouse and one sandbox for the module; the tests run in order and build o
    values the pipeline has never seen (the sandbox's ``surprises``: languages, types, statuses,
    zone names, extra nesting, nulls, new fields) land in their documented buckets, are
    reported (``marts.vendor_value_notices``, a warning of ``run_report``) and block nothing; no
-   secret appears in anything the run printed, logged, rendered or stored as XCom;
+   secret appears in anything the run printed, logged, rendered or stored as XCom; the dbt docs
+   are written on this first run already;
 2. a rerun of the same date leaves identical marts; clearing the gate (with downstream) of that
    published run, or publishing again, changes nothing (BI never gets the previous build back);
 3. a run whose data breaks a mart expectation fails at `validate_marts` and `marts` keeps the
@@ -43,11 +44,21 @@ PUBLISHED_RUN: dict = {}
 
 
 @pytest.fixture(scope="module")
-def stack(module_db, airflow_metadata_db):
+def docs_dir(tmp_path_factory) -> Path:
+    """The module's ``DWH_DOCS_DIR``: empty before the first run, like a fresh clone's."""
+    return tmp_path_factory.mktemp("docs")
+
+
+@pytest.fixture(scope="module")
+def stack(module_db, airflow_metadata_db, docs_dir):
     from sandbox.config import Faults
+    from webinar_dwh.config import patched_env
 
     sources = ("bigmarker", "calendly", "zoom")
-    with make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True, surprises=True)) as st:
+    with (
+        patched_env({"DWH_DOCS_DIR": str(docs_dir)}),
+        make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True, surprises=True)) as st,
+    ):
         yield st
 
 
@@ -84,7 +95,7 @@ def _metadata_rows(run_id: str) -> dict[str, list[str]]:
 
 
 
-def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, capfd, caplog):
+def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, docs_dir, capfd, caplog):
     from sandbox.server import HOSTILE_TITLES
 
     started = time.monotonic()
@@ -128,6 +139,9 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, cap
     # run_report warned about them (its XCom counts the lines it logged)
     xcoms = "\n".join(_metadata_rows(dag_run.run_id)["xcom"])
     assert {int(n) for n in re.findall(r'"vendor_value_notices":\s*(\d+)', xcoms)} == {len(notices)}
+    # the first run of a fresh warehouse already writes the dbt docs (run_report's by-product)
+    assert (docs_dir / "dbt" / "index.html").is_file(), "run_report wrote no dbt docs"
+    assert (docs_dir / "dbt" / "catalog.json").is_file()
 
     # hostile titles (SQL, quotes, shell, emoji, RTL, %s, Jinja) arrive byte for byte
     titles = dict(

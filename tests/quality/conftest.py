@@ -60,7 +60,7 @@ join (values
     ('u-a',   3, 3, 0, 55.00, 165.00),
     ('u-b',   0, 0, 2, null, 0),
     ('u-c',   1, 1, 0, 10.00, 10.00),
-    ('u-d',   1, 0, 0, null, 0)
+    ('u-d',   1, null, null, null, null)
 ) as v (webinar_id, registered, attended, walk_ins, avg_minutes, total_minutes)
     on v.webinar_id = d.webinar_id;
 

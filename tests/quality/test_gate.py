@@ -57,6 +57,21 @@ def test_attended_above_registered_blocks_naming_table_expectation_and_values(
     assert failure.unexpected_count == 1 and failure.unexpected_examples == ((4, 12),)
 
 
+def test_upcoming_webinar_with_zero_attendance_blocks(marts_db: str, run_sql: RunSql) -> None:
+    # u-d is not held yet: a 0 (instead of null) would read as "nobody came"; a held webinar
+    # without its counts is as wrong.
+    run_sql(
+        "update marts_build.webinar_attendance set attended = 0, show_up_rate = 0 where webinar_id = 'u-d'"
+    )
+    run_sql("update marts_build.webinar_attendance set walk_ins = null where webinar_id = 'c-102'")
+
+    report = validate_marts(marts_db, run_date=RUN_DATE, tables=["webinar_attendance"])
+
+    message = _gate_message(report)
+    assert "webinar_attendance: unexpected_rows_expectation(attendance null exactly while upcoming" in message
+    assert "failed — 2 found" in message
+
+
 def test_webinar_date_in_2099_blocks_with_the_run_date_bound(marts_db: str, run_sql: RunSql) -> None:
     run_sql("update marts_build.webinar_attendance set webinar_date = '2099-03-01' where webinar_id = 'u-a'")
     run_sql("update marts_build.dim_webinars set webinar_date = '2014-12-31' where webinar_id = 'u-b'")

@@ -120,9 +120,6 @@ def truth_mismatches(
         want = {k: w[k] for k in WEBINAR_COLUMNS}
         if not w["registered"]:
             want["show_up_rate"] = None  # design rule: no rate without registrations
-        elif not w["is_held"] and got["show_up_rate"] is None:
-            # the truth says 0.0 before a webinar is held; the mart leaves the rate empty
-            want["show_up_rate"] = None
         rates = (got["show_up_rate"], want["show_up_rate"])
         if None not in rates and abs(rates[0] - rates[1]) <= 1.5e-6:
             # a rate ending in 5 at the 7th decimal (122/256 = 0.4765625): the mart rounds half up
@@ -136,7 +133,7 @@ def truth_mismatches(
     return mismatches
 
 
-def attendance_numbers(stack: Any) -> dict[tuple[str, str], tuple[int, int]]:
-    """``(registered, attended)`` per published webinar."""
+def attendance_numbers(stack: Any) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """``(registered, attended)`` per published webinar (attended ``None`` while upcoming)."""
     rows = stack.query("select platform, webinar_id, registered, attended from marts.webinar_attendance")
-    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
+    return {(r[0], r[1]): (int(r[2]), None if r[3] is None else int(r[3])) for r in rows}

@@ -6,7 +6,7 @@ webinars as (
 
 ),
 
--- Per-webinar counts, maintained incrementally; `is_held` is applied here.
+-- Per-webinar counts, maintained incrementally; `is_held` is applied here (the null rule).
 stats as (
 
     select * from {{ ref('int_webinar_attendance_stats') }}
@@ -27,15 +27,14 @@ final as (
 
         ----------  numerics
         coalesce(stats.registered, 0) as registered,
-        -- Future webinars have no attendance yet, whatever the sources say.
+        -- Not held yet (is_held false): attendance, walk-ins, rate and minutes are unknown, so
+        -- null, never 0 (a 0 would read as "nobody came" and drag every average down).
         case
-            when webinars.is_held then coalesce(stats.matched_registrations, 0) else 0
+            when webinars.is_held then coalesce(stats.matched_registrations, 0)
         end as attended,
-        case when webinars.is_held then coalesce(stats.walk_ins, 0) else 0 end as walk_ins,
+        case when webinars.is_held then coalesce(stats.walk_ins, 0) end as walk_ins,
         round(
-            case
-                when webinars.is_held then coalesce(stats.matched_registrations, 0) else 0
-            end::numeric
+            case when webinars.is_held then coalesce(stats.matched_registrations, 0) end::numeric
             / nullif(stats.registered, 0),
             6
         ) as show_up_rate,
@@ -44,9 +43,9 @@ final as (
             / nullif(60 * stats.matched_registrations, 0),
             2
         ) as avg_minutes_attended,
-        round(
-            coalesce(case when webinars.is_held then stats.matched_seconds end, 0)::numeric / 60, 2
-        ) as total_minutes,
+        case
+            when webinars.is_held then round(coalesce(stats.matched_seconds, 0)::numeric / 60, 2)
+        end as total_minutes,
 
         ----------  booleans
         webinars.is_held,

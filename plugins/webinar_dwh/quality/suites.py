@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
 
 __all__ = [
+    "ATTENDANCE_UNTIL_HELD",
     "EARLIEST_WEBINAR_DATE",
     "MARTS",
     "MAX_UNMAPPED_SHARE",
@@ -227,11 +228,35 @@ def _rows_present(severity: Severity = Severity.BLOCKING) -> Check:
 
 
 def _attended_le_registered() -> Check:
+    # attended is null while a webinar is upcoming (_attendance_null_until_held): GX skips a
+    # comparison with a null (registered >= null is not a failure).
     return _block(
         "ExpectColumnPairValuesAToBeGreaterThanB",
         column_A="registered",
         column_B="attended",
         or_equal=True,
+    )
+
+
+#: The per-webinar attendance columns that are unknown until a webinar is held.
+ATTENDANCE_UNTIL_HELD = ("attended", "walk_ins", "show_up_rate", "avg_minutes_attended", "total_minutes")
+
+
+def _attendance_null_until_held() -> Check:
+    # An upcoming webinar's 0 would read as "nobody came" and drag every rate down; a held
+    # webinar always has its counts (0 when nobody came). Rate and average stay null when
+    # their denominator is 0, so only the counts are required once held.
+    upcoming = " or ".join(f"{c} is not null" for c in ATTENDANCE_UNTIL_HELD)
+    held = " or ".join(f"{c} is null" for c in ("attended", "walk_ins", "total_minutes"))
+    return _block(
+        "UnexpectedRowsExpectation",
+        "attendance null exactly while upcoming: "
+        "attended, walk_ins, show_up_rate, avg_minutes_attended, total_minutes null when not "
+        "is_held; attended, walk_ins, total_minutes not null when is_held",
+        unexpected_rows_query=(
+            "select platform, webinar_id, is_held from {batch} "
+            f"where (not is_held and ({upcoming})) or (is_held and ({held}))"
+        ),
     )
 
 
@@ -278,7 +303,8 @@ MARTS: dict[str, MartSpec] = {
             key=("platform", "webinar_id"),
             checks=(
                 _rows_present(),
-                *_not_null("webinar_date", "course", "language"),
+                *_not_null("webinar_date", "course", "language", "is_held"),
+                _attendance_null_until_held(),
                 _attended_le_registered(),
                 _rate_between_0_and_1(),
                 *_non_negative("registered", "attended", "walk_ins", "total_minutes"),
