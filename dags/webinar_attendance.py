@@ -37,23 +37,26 @@ from airflow.sdk import Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from webinar_dwh.config import SOURCES, PipelineSettings
-from webinar_dwh.orchestration import dbt_build_group, default_args, on_failure_alert
+from webinar_dwh.orchestration import dbt_build_group, default_args, fail_fast, on_run_failure_alert
 
-SETTINGS = PipelineSettings.from_env()  # environment only: no I/O at parse time
+# From the environment only (no I/O at parse time), and never raises: with an invalid setting the
+# DAG parses with the defaults and prepare_warehouse, which validates again, fails naming it.
+PARSE_SETTINGS, SETTINGS_ERROR = PipelineSettings.for_parsing()
 
 
 @dag(
     dag_id="webinar_attendance",
     schedule=CronTriggerTimetable(
-        SETTINGS.schedule_cron, timezone=SETTINGS.timezone, interval=pendulum.duration(days=1)
+        PARSE_SETTINGS.schedule_cron, timezone=PARSE_SETTINGS.timezone, interval=pendulum.duration(days=1)
     ),
-    start_date=pendulum.datetime(2025, 1, 1, tz=SETTINGS.timezone),
+    start_date=pendulum.datetime(2025, 1, 1, tz=PARSE_SETTINGS.timezone),
     catchup=False,
     max_active_runs=1,
-    default_args=default_args(),
+    default_args=default_args(PARSE_SETTINGS),
     dagrun_timeout=pendulum.duration(hours=2),
     tags=["webinars", "bigmarker", "calendly", "zoom", "dbt", "great-expectations"],
-    doc_md=__doc__,
+    # An invalid setting shows on the DAG's page too; prepare_warehouse fails with it.
+    doc_md=__doc__ if SETTINGS_ERROR is None else f"**Configuration error:** {SETTINGS_ERROR}\n\n{__doc__}",
     params={
         "full_refresh": Param(
             False, type="boolean", description="Re-pull everything since DWH_HISTORY_START."
@@ -62,7 +65,7 @@ SETTINGS = PipelineSettings.from_env()  # environment only: no I/O at parse time
             None, type=["null", "integer"], minimum=0, description="Override DWH_LOOKBACK_DAYS for this run."
         ),
     },
-    on_failure_callback=on_failure_alert,
+    on_failure_callback=on_run_failure_alert,
 )
 def webinar_attendance() -> None:
     @task
@@ -74,7 +77,8 @@ def webinar_attendance() -> None:
         """
         from webinar_dwh import pipeline
 
-        return pipeline.prepare_warehouse(pipeline.RunInfo.from_context(context))
+        with fail_fast():
+            return pipeline.prepare_warehouse(pipeline.RunInfo.from_context(context))
 
     @task
     def extract_load(source: str, **context) -> dict:
@@ -84,35 +88,46 @@ def webinar_attendance() -> None:
         time; every webinar in it is re-pulled with all its registrations and attendees. Returns
         small counts only (rows per entity, quarantined, retries).
         """
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from webinar_dwh import pipeline
 
-        return pipeline.extract_load(source, pipeline.RunInfo.from_context(context))
+        try:
+            with fail_fast():
+                return pipeline.extract_load(source, pipeline.RunInfo.from_context(context))
+        except AirflowSkipException as skipped:
+            # loads_done reads every source's result: a disabled one leaves a note, not a gap
+            context["ti"].xcom_push(key="return_value", value={"source": source, "skipped": str(skipped)})
+            raise
 
     @task(trigger_rule="none_failed")
     def loads_done(summaries: list[dict | None]) -> dict:
         """Join point after the sources: skipped (disabled) sources do not block the build."""
-        return {s["source"]: s for s in summaries if s}
+        return {s["source"]: s for s in summaries if s and not s.get("skipped")}
 
     @task(trigger_rule="none_failed")
     def source_freshness(**context) -> dict:
         """Run `dbt source freshness`; a stale source sends an alert but does not stop the run."""
         from webinar_dwh import pipeline
 
-        return pipeline.source_freshness(pipeline.RunInfo.from_context(context))
+        with fail_fast():
+            return pipeline.source_freshness(pipeline.RunInfo.from_context(context))
 
     @task
     def validate_marts(**context) -> dict:
         """Great Expectations on the freshly built marts in `marts_build` (blocking checks fail the run)."""
         from webinar_dwh import pipeline
 
-        return pipeline.validate_build(pipeline.RunInfo.from_context(context))
+        with fail_fast():
+            return pipeline.validate_build(pipeline.RunInfo.from_context(context))
 
     @task
     def publish_marts(**context) -> dict:
         """Atomically swap the validated marts into `marts` (what BI reads)."""
         from webinar_dwh import pipeline
 
-        return pipeline.publish(pipeline.RunInfo.from_context(context))
+        with fail_fast():
+            return pipeline.publish(pipeline.RunInfo.from_context(context))
 
     @task
     def run_report(loads: dict, published: dict) -> dict:
@@ -126,7 +141,9 @@ def webinar_attendance() -> None:
     prepared >> summaries
     loaded = loads_done(summaries)
     freshness = source_freshness()
-    dbt_build = dbt_build_group(project_dir=os.path.join(os.path.dirname(__file__), "..", "dbt_project"))
+    dbt_build = dbt_build_group(
+        project_dir=os.path.join(os.path.dirname(__file__), "..", "dbt_project"), settings=PARSE_SETTINGS
+    )
     validated = validate_marts()
     published = publish_marts()
     loaded >> freshness >> dbt_build >> validated >> published

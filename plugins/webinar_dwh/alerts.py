@@ -11,38 +11,69 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
 
-from webinar_dwh.config import ConfigError, get_connection
+from webinar_dwh.config import ConfigError, PipelineSettings, get_connection
 
 log = logging.getLogger(__name__)
 
 
 def alert_conn_id() -> str:
-    return os.environ.get("DWH_ALERT_CONN_ID", "dwh_alerts")
+    """The webhook connection (``DWH_ALERT_CONN_ID``); the default when the settings are invalid,
+    so that the alert about an invalid setting still goes out."""
+    return PipelineSettings.for_parsing()[0].alert_conn_id
+
+
+def redact(text: str) -> str:
+    """``text`` with every secret Airflow knows of (connection passwords, ``DWH_PII_KEY``, …)
+    replaced by ``***``; unchanged outside Airflow."""
+    try:
+        from airflow.sdk._shared.secrets_masker import redact as airflow_redact
+    except ImportError:  # outside Airflow: nothing registered to mask
+        return text
+    return str(airflow_redact(text))
 
 
 def build_alert(
-    *, kind: str, dag_id: str, task_id: str | None, logical_date: str, reason: str
+    *,
+    kind: str,
+    dag_id: str,
+    task_id: str | None,
+    logical_date: str,
+    reason: str,
+    log_url: str | None = None,
 ) -> dict[str, Any]:
-    """The alert body (also what is logged)."""
+    """The alert body (also what is logged). ``reason`` is redacted: an alert never carries a secret."""
+    reason = redact(reason)
     text = f"[{kind}] {dag_id}.{task_id or '-'} for {logical_date}: {reason}"
+    if log_url:
+        text += f" (log: {log_url})"
     return {
         "kind": kind,
         "dag_id": dag_id,
         "task_id": task_id,
         "logical_date": logical_date,
         "reason": reason[:2000],
+        "log_url": log_url,
         "text": text[:2000],
     }
 
 
-def send_alert(*, kind: str, dag_id: str, task_id: str | None, logical_date: str, reason: str) -> bool:
+def send_alert(
+    *,
+    kind: str,
+    dag_id: str,
+    task_id: str | None,
+    logical_date: str,
+    reason: str,
+    log_url: str | None = None,
+) -> bool:
     """Send one alert; returns whether a webhook accepted it."""
     import requests
 
-    body = build_alert(kind=kind, dag_id=dag_id, task_id=task_id, logical_date=logical_date, reason=reason)
+    body = build_alert(
+        kind=kind, dag_id=dag_id, task_id=task_id, logical_date=logical_date, reason=reason, log_url=log_url
+    )
     log.warning("ALERT %s", body["text"])
     try:
         conn = get_connection(alert_conn_id())

@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
+
 SOURCES: tuple[str, ...] = ("bigmarker", "calendly", "zoom")
 DEFAULT_CONN_IDS: dict[str, str] = {
     "bigmarker": "bigmarker_default",
@@ -154,15 +156,38 @@ def _secret_like(key: str) -> bool:
     return any(word in low for word in ("secret", "token", "password", "key")) and low != "account_id"
 
 
+#: What the deployment templates (``.env.example``, docker-compose) put where a secret belongs.
+PLACEHOLDER = "CHANGE_ME"
+
+
+def _refuse_placeholder(conn: ConnectionInfo) -> ConnectionInfo:
+    """Refuse a connection that still holds the templates' placeholder in any field."""
+    fields = {
+        "host": conn.host,
+        "login": conn.login,
+        "password": conn.password,
+        "schema": conn.schema,
+        **{f"extra.{k}": v for k, v in conn.extra_dejson.items() if isinstance(v, str)},
+    }
+    left = [name for name, value in fields.items() if value and PLACEHOLDER in value]
+    if left:
+        raise ConfigError(
+            f"connection '{conn.conn_id}' still holds the placeholder {PLACEHOLDER} in "
+            f"{', '.join(left)}: set the real value (Admin → Connections or {_env_name(conn.conn_id)})"
+        )
+    return conn
+
+
 def get_connection(conn_id: str) -> ConnectionInfo:
     """Resolve a connection: through Airflow inside a task, else from ``AIRFLOW_CONN_<ID>``.
 
     Raises:
-        ConfigError: the connection is not defined anywhere.
+        ConfigError: the connection is not defined anywhere, or still holds the placeholder
+            ``CHANGE_ME`` of the deployment templates.
     """
     raw = os.environ.get(_env_name(conn_id))
     if raw:
-        return _mask(_parse_env_connection(conn_id, raw))
+        return _refuse_placeholder(_mask(_parse_env_connection(conn_id, raw)))
     if _inside_airflow_task():
         try:
             from airflow.sdk import BaseHook
@@ -173,7 +198,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
                 f"Airflow connection '{conn_id}' is not defined: add it in the UI "
                 f"(Admin → Connections) or set {_env_name(conn_id)}"
             ) from exc
-        return _mask(ConnectionInfo(
+        return _refuse_placeholder(_mask(ConnectionInfo(
             conn_id=conn_id,
             conn_type=conn.conn_type,
             host=conn.host,
@@ -182,7 +207,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
             schema=conn.schema,
             port=conn.port,
             extra_dejson=dict(conn.extra_dejson or {}),
-        ))
+        )))
     raise ConfigError(f"connection '{conn_id}' is not defined: set {_env_name(conn_id)}")
 
 
@@ -239,6 +264,15 @@ class PipelineSettings:
         http_backoff_cap: Upper bound in seconds of one exponential back-off step between HTTP
             retries (``DWH_HTTP_BACKOFF_CAP``); a server's ``Retry-After`` is honoured separately.
         schedule_cron: The morning schedule (``DWH_SCHEDULE``), in ``timezone``.
+        task_retries: Airflow retries of a task that failed for a transient reason
+            (``DWH_TASK_RETRIES``); credential and configuration errors are never retried.
+        freshness_warn_hours: A source not loaded for this long is stale: an alert
+            (``DWH_FRESHNESS_WARN_HOURS``).
+        freshness_error_hours: ... and this long, an error-level stale source
+            (``DWH_FRESHNESS_ERROR_HOURS``); never below the warn threshold.
+        docs_dir: Where runs write GX Data Docs and dbt docs (``DWH_DOCS_DIR``; default
+            ``.local/docs`` of the checkout).
+        alert_conn_id: Connection whose host is the alert webhook (``DWH_ALERT_CONN_ID``).
     """
 
     timezone: str = "Europe/Berlin"
@@ -250,9 +284,33 @@ class PipelineSettings:
     max_retries: int = 6
     http_backoff_cap: float = 30.0
     schedule_cron: str = "0 6 * * *"
+    task_retries: int = 2
+    freshness_warn_hours: int = 36
+    freshness_error_hours: int = 72
+    docs_dir: str | None = None
+    alert_conn_id: str = "dwh_alerts"
+
+    @classmethod
+    def for_parsing(cls) -> tuple[PipelineSettings, str | None]:
+        """The settings for parsing the DAG file, which must never fail.
+
+        Returns:
+            ``(settings, None)`` when every setting is valid; else the defaults and the error
+            message naming the setting — the DAG still parses (schedule and timezone at their
+            defaults) and its first task, which validates again, fails with that message.
+        """
+        try:
+            return cls.from_env(), None
+        except ConfigError as exc:
+            return cls(), str(exc)
 
     @classmethod
     def from_env(cls) -> PipelineSettings:
+        """Read and validate every ``DWH_*`` setting.
+
+        Raises:
+            ConfigError: naming the first invalid setting and what a valid value looks like.
+        """
         tz = os.environ.get("DWH_TIMEZONE", cls.timezone)
         try:
             ZoneInfo(tz)
@@ -263,6 +321,15 @@ class PipelineSettings:
             history_start = date.fromisoformat(start_raw) if start_raw else cls.history_start
         except ValueError as exc:
             raise ConfigError(f"DWH_HISTORY_START={start_raw!r} must be a date like 2024-01-01") from exc
+        cron = os.environ.get("DWH_SCHEDULE", cls.schedule_cron)
+        if not croniter.is_valid(cron):
+            raise ConfigError(f"DWH_SCHEDULE={cron!r} is not a cron expression (e.g. '0 6 * * *')")
+        warn_hours = _env_int("DWH_FRESHNESS_WARN_HOURS", cls.freshness_warn_hours, minimum=1)
+        error_hours = _env_int("DWH_FRESHNESS_ERROR_HOURS", cls.freshness_error_hours, minimum=1)
+        if error_hours < warn_hours:
+            raise ConfigError(
+                f"DWH_FRESHNESS_ERROR_HOURS={error_hours} must be >= DWH_FRESHNESS_WARN_HOURS={warn_hours}"
+            )
         return cls(
             timezone=tz,
             lookback_days=_env_int("DWH_LOOKBACK_DAYS", cls.lookback_days),
@@ -272,7 +339,12 @@ class PipelineSettings:
             batch_parents=_env_int("DWH_BATCH_PARENTS", cls.batch_parents, minimum=1),
             max_retries=_env_int("DWH_HTTP_MAX_RETRIES", cls.max_retries, minimum=1),
             http_backoff_cap=_env_float("DWH_HTTP_BACKOFF_CAP", cls.http_backoff_cap),
-            schedule_cron=os.environ.get("DWH_SCHEDULE", cls.schedule_cron),
+            schedule_cron=cron,
+            task_retries=_env_int("DWH_TASK_RETRIES", cls.task_retries),
+            freshness_warn_hours=warn_hours,
+            freshness_error_hours=error_hours,
+            docs_dir=os.environ.get("DWH_DOCS_DIR") or None,
+            alert_conn_id=os.environ.get("DWH_ALERT_CONN_ID") or cls.alert_conn_id,
         )
 
 
@@ -306,6 +378,8 @@ def source_enabled(source: str) -> tuple[bool, str]:
 def pii_key() -> str | None:
     """Secret for the keyed e-mail hash: ``DWH_PII_KEY`` or the ``dwh_pii_key`` connection's password."""
     key = os.environ.get("DWH_PII_KEY")
+    if key and PLACEHOLDER in key:
+        raise ConfigError(f"DWH_PII_KEY still holds the placeholder {PLACEHOLDER}: set a long random secret")
     if key:
         try:
             from airflow.sdk.log import mask_secret

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,15 +58,17 @@ def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_v
         return dbtRunner().invoke(cli)
 
 
-def run_source_freshness(run: RunInfo) -> dict[str, Any]:
-    """``dbt source freshness``: which sources are stale (warn or error) at the run's interval end."""
-    dbt_vars: dict[str, Any] = {"as_of": run.interval_end.isoformat()}
-    # thresholds are business settings: DWH_FRESHNESS_WARN_HOURS / DWH_FRESHNESS_ERROR_HOURS
-    for setting, var in (("DWH_FRESHNESS_WARN_HOURS", "freshness_warn_hours"),
-                         ("DWH_FRESHNESS_ERROR_HOURS", "freshness_error_hours")):
-        if os.environ.get(setting):
-            dbt_vars[var] = int(os.environ[setting])
-    res = run_dbt(["source", "freshness"], dbt_vars=dbt_vars)
+def run_source_freshness(run: RunInfo, sources: list[str] | None = None) -> dict[str, Any]:
+    """``dbt source freshness`` of ``sources`` (default: all): which are stale (warn or error) at
+    the run's interval end, by the thresholds ``DWH_FRESHNESS_WARN_HOURS`` / ``_ERROR_HOURS``."""
+    settings = config.PipelineSettings.from_env()
+    dbt_vars: dict[str, Any] = {
+        "as_of": run.interval_end.isoformat(),
+        "freshness_warn_hours": settings.freshness_warn_hours,
+        "freshness_error_hours": settings.freshness_error_hours,
+    }
+    select = ["--select", *(f"source:{source}" for source in sources)] if sources else []
+    res = run_dbt(["source", "freshness", *select], dbt_vars=dbt_vars)
     stale: list[str] = []
     checked = 0
     for r in getattr(res.result, "results", None) or []:

@@ -89,6 +89,10 @@ class ClientError(ApiError):
     """Any other 4xx answer (bad request, unprocessable entity, vendor-specific refusals)."""
 
 
+class NotJsonError(ApiError):
+    """A non-5xx answer that is not JSON (an HTML page): the base URL is wrong, not a transient fault."""
+
+
 class RetryExhaustedError(ApiError):
     """429/5xx/connection errors persisted through every allowed attempt."""
 
@@ -449,7 +453,9 @@ class ApiSession:
 
     def _not_json(self, response: requests.Response, path: str) -> ApiError:
         ctype = response.headers.get("Content-Type", "unknown content type").split(";")[0]
-        return ApiError(
+        # an HTML 5xx is a proxy in trouble (transient); any other HTML answer, a wrong base URL
+        error_type = ApiError if response.status_code >= 500 else NotJsonError
+        return error_type(
             f"{self.vendor} answered HTTP {response.status_code} with {ctype}, not JSON, on {path}: "
             f"the base URL is probably wrong (check the host of Airflow connection '{self.conn_id}', "
             f"now {self.base_url})",

@@ -9,38 +9,62 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from webinar_dwh.config import dwh_conn_id
+from webinar_dwh.config import ConfigError, PipelineSettings, dwh_conn_id
+from webinar_dwh.http import AuthError, ConfigurationError, NotJsonError
+
+#: Failures that another try cannot fix: the task fails at once instead of retrying.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (AuthError, NotJsonError, ConfigurationError, ConfigError)
 
 log = logging.getLogger(__name__)
 
-DBT_VARS: dict[str, str] = {
-    # The cut-off of the marts ("now" for is_held, data_as_of): the run's data-interval end, or
-    # the newest cut-off ever published if later — prepare_warehouse computes it
-    # (pipeline.build_as_of), so a rerun of an older date never moves BI back.
-    "as_of": (
-        "{{ (ti.xcom_pull(task_ids='prepare_warehouse') or {}).get('as_of') "
-        "or data_interval_end.isoformat() }}"
-    ),
-    # Stamped into every mart (macros/build_stamp.sql): the gate and publish check the build is this run's.
-    "dag_run_id": "{{ run_id }}",
-    "reporting_timezone": os.environ.get("DWH_TIMEZONE", "Europe/Berlin"),
-}
 
 
-def default_args() -> dict[str, Any]:
-    """Retries with exponential backoff; owner shown in the UI."""
+def dbt_vars(settings: PipelineSettings) -> dict[str, str]:
+    """The dbt vars of the Cosmos tasks (Jinja templates Airflow renders per task)."""
+    return {
+        # The cut-off of the marts ("now" for is_held, data_as_of): the run's data-interval end,
+        # or the newest cut-off ever published if later — prepare_warehouse computes it
+        # (pipeline.build_as_of), so a rerun of an older date never moves BI back.
+        "as_of": (
+            "{{ (ti.xcom_pull(task_ids='prepare_warehouse') or {}).get('as_of') "
+            "or data_interval_end.isoformat() }}"
+        ),
+        # Stamped into every mart (macros/build_stamp.sql): gate and publish check the build is this run's.
+        "dag_run_id": "{{ run_id }}",
+        "reporting_timezone": settings.timezone,
+    }
+
+
+def default_args(settings: PipelineSettings) -> dict[str, Any]:
+    """Retries with exponential backoff (transient failures only: see :func:`fail_fast`); every
+    task that fails for good sends its own alert (:func:`on_failure_alert`); owner shown in the UI."""
     return {
         "owner": "data-platform",
-        "retries": int(os.environ.get("DWH_TASK_RETRIES", "2")),
+        "retries": settings.task_retries,
         "retry_delay": timedelta(minutes=2),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=20),
         "execution_timeout": timedelta(minutes=60),
+        "on_failure_callback": on_failure_alert,
     }
+
+
+@contextmanager
+def fail_fast() -> Iterator[None]:
+    """Turn failures another try cannot fix (rejected credentials, a wrong base URL, an invalid
+    setting or connection) into Airflow's no-retry failure; everything else keeps its retries."""
+    try:
+        yield
+    except PERMANENT_ERRORS as exc:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(f"{exc} — not retried: fix it, then clear the task") from exc
 
 
 def _dbt_executable() -> str:
@@ -51,7 +75,9 @@ def _dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
-def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_build"):
+def dbt_build_group(
+    project_dir: str | os.PathLike[str], settings: PipelineSettings, group_id: str = "dbt_build"
+):
     """The dbt project as an Airflow task group: one task per model/seed, then one task for all tests.
 
     Models are visible and re-runnable one by one in the UI. The tests run once, after all
@@ -97,7 +123,7 @@ def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_bu
             enable_mock_profile=False,
         ),
         operator_args={
-            "vars": DBT_VARS,
+            "vars": dbt_vars(settings),
             "install_deps": False,
             "full_refresh": "{{ params.full_refresh }}",
             # Each task runs in a throw-away copy of the project: its manifest.json and
@@ -107,20 +133,60 @@ def dbt_build_group(project_dir: str | os.PathLike[str], group_id: str = "dbt_bu
             "dbt_cmd_global_flags": ["--no-write-json"],
         },
         # dbt failures are rarely transient: one retry, fewer when the deployment sets fewer.
-        default_args={"retries": min(1, default_args()["retries"])},
+        default_args={"retries": min(1, settings.task_retries)},
     )
 
 
 def on_failure_alert(context: dict[str, Any]) -> None:
-    """DAG-level failure callback: send the alert (DAG, task, logical date, reason)."""
+    """Task failure callback (each task that failed for good, after its retries): alert with the
+    task, the logical date, the exception's (redacted) message and the link to the task's log."""
     from webinar_dwh.alerts import send_alert
 
     ti = context.get("task_instance") or context.get("ti")
     dag_run = context.get("dag_run")
+    exc = context.get("exception")
+    if isinstance(exc, BaseException):
+        # name what went wrong (AuthError, ConfigError, …), not the no-retry wrapper of fail_fast
+        cause = exc.__cause__ if exc.__cause__ is not None and isinstance(exc, _no_retry_type()) else exc
+        reason = f"{type(cause).__name__}: {exc}"
+    else:
+        reason = str(exc or "task failed")
     send_alert(
         kind="failure",
-        dag_id=getattr(dag_run, "dag_id", None) or "webinar_attendance",
+        dag_id=getattr(dag_run, "dag_id", None) or getattr(ti, "dag_id", None) or "webinar_attendance",
         task_id=getattr(ti, "task_id", None),
         logical_date=str(context.get("logical_date")),
-        reason=str(context.get("reason") or context.get("exception") or "task failed"),
+        reason=reason,
+        log_url=_log_url(ti),
     )
+
+
+def on_run_failure_alert(context: dict[str, Any]) -> None:
+    """DAG-level failure callback: alert only for what no task reported (a run timeout); a failed
+    task has already sent its own alert with its exception."""
+    from webinar_dwh.alerts import send_alert
+
+    reason = str(context.get("reason") or "")
+    if reason in {"", "task_failure"}:
+        return
+    dag_run = context.get("dag_run")
+    send_alert(
+        kind="run_failure",
+        dag_id=getattr(dag_run, "dag_id", None) or "webinar_attendance",
+        task_id=None,
+        logical_date=str(context.get("logical_date")),
+        reason=f"the run failed: {reason}",
+    )
+
+
+def _no_retry_type() -> type[BaseException]:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    return AirflowFailException
+
+
+def _log_url(ti: Any) -> str | None:
+    try:
+        return str(ti.log_url) if ti is not None and getattr(ti, "log_url", None) else None
+    except Exception:  # the URL is a convenience: never let it hide the alert
+        return None

@@ -8,9 +8,9 @@ describe, and staging keeps the latest record per key — so any rerun is harmle
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
@@ -83,11 +83,35 @@ def _utc(moment: datetime) -> datetime:
 # --------------------------------------------------------------------------- warehouse
 
 
-def warehouse_connection():
-    """A psycopg connection to the warehouse from the ``dwh_default`` connection."""
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be reached or dropped the connection; the message names the
+    Airflow connection (``dwh_default``) and what PostgreSQL said. Retried like any outage."""
+
+
+@contextmanager
+def warehouse_connection() -> Iterator[Any]:
+    """A psycopg connection to the warehouse from the ``dwh_default`` connection, closed after the
+    block (committing when the block succeeds, like psycopg's own context manager).
+
+    Raises:
+        WarehouseUnavailable: connecting failed or the server went away inside the block
+            (psycopg's ``OperationalError``), naming the connection id and host.
+    """
+    import psycopg
+
     from webinar_dwh.warehouse.db import connect
 
-    return connect(config.get_connection(config.dwh_conn_id()), application_name="webinar_dwh")
+    conn_id = config.dwh_conn_id()
+    info = config.get_connection(conn_id)
+    try:
+        with connect(info, application_name="webinar_dwh") as conn:
+            yield conn
+    except psycopg.OperationalError as exc:
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise WarehouseUnavailable(
+            f"warehouse connection '{conn_id}' ({info.host}:{info.port or 5432}/{info.schema}) failed: "
+            f"{first_line}"
+        ) from exc
 
 
 def prepare_warehouse(run: RunInfo | None = None) -> dict[str, Any]:
@@ -99,6 +123,7 @@ def prepare_warehouse(run: RunInfo | None = None) -> dict[str, Any]:
     """
     from webinar_dwh.warehouse.bootstrap import ensure_schema
 
+    config.PipelineSettings.from_env()  # every setting, once: a bad one fails here, named
     with warehouse_connection() as conn:
         ensure_schema(conn, pii_key=config.pii_key())
         conn.commit()
@@ -274,7 +299,10 @@ def source_freshness(run: RunInfo) -> dict[str, Any]:
     """``dbt source freshness``; stale sources send an alert but never fail the run."""
     from webinar_dwh.dbt_runner import run_source_freshness
 
-    result = run_source_freshness(run)
+    enabled = [source for source in config.SOURCES if config.source_enabled(source)[0]]
+    if not enabled:
+        return {"checked": 0, "stale": []}
+    result = run_source_freshness(run, sources=enabled)  # a disabled source is never stale
     if result.get("stale"):
         from webinar_dwh.alerts import send_alert
 
@@ -358,8 +386,8 @@ def publish(run: RunInfo) -> dict[str, Any]:
 
 def docs_dir() -> Path:
     """Where the run writes GX Data Docs (``gx/``) and dbt docs (``dbt/``): ``DWH_DOCS_DIR``."""
-    default = Path(__file__).resolve().parents[2] / ".local" / "docs"
-    return Path(os.environ.get("DWH_DOCS_DIR", str(default)))
+    configured = config.PipelineSettings.for_parsing()[0].docs_dir
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / ".local" / "docs"
 
 
 def build_dbt_docs() -> str | None:

@@ -13,12 +13,8 @@ would cost ~1 min per day on the 2-core machine without testing anything more.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import psycopg
 import pytest
@@ -160,37 +156,6 @@ def test_bi_reader_reads_marts_only_and_no_mart_holds_an_email(stack):
 
 
 # --------------------------------------------------------------------------- alerts
-
-
-class _Hook(BaseHTTPRequestHandler):
-    bodies: list[dict] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        type(self).bodies.append({"path": self.path, **json.loads(body)})
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def webhook(monkeypatch) -> Iterator[list[dict]]:
-    """A real webhook receiver on 127.0.0.1 wired as connection ``dwh_alerts``; yields the bodies."""
-    handler = type("Hook", (_Hook,), {"bodies": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    port = server.server_address[1]
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_DWH_ALERTS", json.dumps({"conn_type": "http", "host": f"http://127.0.0.1:{port}/hook"})
-    )
-    try:
-        yield handler.bodies
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_a_stale_source_posts_an_alert_naming_dag_task_date_and_source(stack, webhook):

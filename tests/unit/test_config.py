@@ -14,7 +14,10 @@ pytestmark = pytest.mark.unit
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("DWH_TIMEZONE", "DWH_LOOKBACK_DAYS", "DWH_HTTP_BACKOFF_CAP", "AIRFLOW_CTX_DAG_ID"):
+    for name in (
+        "DWH_TIMEZONE", "DWH_LOOKBACK_DAYS", "DWH_HTTP_BACKOFF_CAP", "AIRFLOW_CTX_DAG_ID", "DWH_SCHEDULE",
+        "DWH_TASK_RETRIES", "DWH_FRESHNESS_WARN_HOURS", "DWH_FRESHNESS_ERROR_HOURS", "DWH_PII_KEY",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -108,3 +111,43 @@ def test_an_undefined_connection_says_which_variable_to_set(monkeypatch: pytest.
     monkeypatch.delenv("SUPERVISOR_COMMS", raising=False)
     with pytest.raises(ConfigError, match="AIRFLOW_CONN_CALENDLY_DEFAULT"):
         config.get_connection("calendly_default")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("DWH_TASK_RETRIES", "two", "DWH_TASK_RETRIES='two' is not a whole number"),
+        ("DWH_SCHEDULE", "0 25 * * *", "DWH_SCHEDULE='0 25 * * *' is not a cron expression"),
+        ("DWH_FRESHNESS_WARN_HOURS", "0", "DWH_FRESHNESS_WARN_HOURS=0 must be >= 1"),
+        ("DWH_FRESHNESS_ERROR_HOURS", "12", "_ERROR_HOURS=12 must be >= DWH_FRESHNESS_WARN_HOURS=36"),
+    ],
+)
+def test_every_setting_is_validated_and_named(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as err:
+        PipelineSettings.from_env()
+    assert message in str(err.value)
+    # parsing the DAG never raises: the defaults, and the message for the first task to fail with
+    settings, error = PipelineSettings.for_parsing()
+    assert settings == PipelineSettings() and error is not None and message in error
+
+
+def test_parsing_settings_are_the_real_ones_when_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DWH_TASK_RETRIES", "5")
+    assert PipelineSettings.for_parsing() == (PipelineSettings(task_retries=5), None)
+
+
+def test_the_templates_placeholder_is_refused_in_connections_and_the_pii_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_BIGMARKER_DEFAULT",
+        json.dumps({"conn_type": "http", "host": "https://bm.example/api/v1", "password": "CHANGE_ME"}),
+    )
+    with pytest.raises(ConfigError, match="'bigmarker_default' still holds the placeholder CHANGE_ME"):
+        config.get_connection("bigmarker_default")
+    monkeypatch.setenv("DWH_PII_KEY", "CHANGE_ME")
+    with pytest.raises(ConfigError, match="DWH_PII_KEY still holds the placeholder"):
+        config.pii_key()
