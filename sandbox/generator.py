@@ -39,6 +39,7 @@ The clock (applied by the server and the truth, not here)
 from __future__ import annotations
 
 import base64
+import calendar
 import functools
 import hashlib
 import math
@@ -170,6 +171,11 @@ DEVICES = ("desktop", "mobile", "tablet")
 def iso_z(ts: float) -> str:
     """UTC timestamp → ``YYYY-MM-DDTHH:MM:SSZ``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def _ts(iso: str) -> int:
+    """``YYYY-MM-DDTHH:MM:SSZ`` → UTC timestamp (the inverse of :func:`iso_z`)."""
+    return calendar.timegm(time.strptime(iso, "%Y-%m-%dT%H:%M:%SZ"))
 
 
 def iso_micro_z(ts: float) -> str:
@@ -936,12 +942,15 @@ class Universe:
             elif rand() < 0.1:  # canceled, came anyway: a walk-in
                 coming.append((inv.person, strip_plus(inv.email)))
                 seen.add(inv.person)
+        registered_coming = len(coming)
         n_walk = max(1, int(len(invitees) * 0.05 + rand())) if invitees else 5 + int(rand() * 20)
         for p in rng.sample(range(self.n_people), n_walk):
             if p not in seen:
                 coming.append((p, self.person(p).email))
         rows: list[dict[str, Any]] = []
+        first_row_of: list[int] = []  # index of each coming person's first row
         for p, email in coming:
+            first_row_of.append(len(rows))
             person = self.person(p)
             pid = zoom_uuid(self.seed, "zoom-user", p)[:22]
             shown = email.upper() if rand() < 0.05 else email
@@ -966,8 +975,29 @@ class Universe:
                     }
                 )
                 t = leave + 30 + int(rand() * 300)
-        rows.sort(key=lambda r: (r["join_time"], r["id"]))
+        self._guests_without_id(occ, rows, first_row_of[: min(registered_coming, len(first_row_of))])
+        rows.sort(key=lambda r: (r["join_time"], r["id"], r["user_email"]))
         return rows
+
+    def _guests_without_id(self, occ: ZoomOccurrence, rows: list[dict[str, Any]], firsts: list[int]) -> None:
+        """In about a third of the occurrences, two registered people join as guests who are not
+        signed in: Zoom leaves their participant ``id`` (and here ``user_id``) blank, and both
+        join in the same second. Only their e-mail tells them apart; both count as attended.
+
+        A separate random stream: every other value of the universe stays as it was.
+        """
+        rng = random.Random(f"{self.seed}:zoom-guests:{occ.uuid}")
+        if rng.random() >= 1 / 3 or len(firsts) < 2:
+            return
+        first, second = firsts[0], firsts[1]
+        guests = {rows[first]["user_email"], rows[second]["user_email"]}
+        for row in rows:
+            if row["user_email"] in guests:
+                row["id"] = ""
+                row["user_id"] = ""
+        join = rows[first]["join_time"]
+        leave_ts = max(_ts(rows[second]["leave_time"]), _ts(join) + 400)
+        rows[second].update(join_time=join, leave_time=iso_z(leave_ts), duration=leave_ts - _ts(join))
 
     # ---------------------------------------------------------------- convenience
     @functools.cached_property

@@ -232,6 +232,7 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
     started = time.monotonic()
     totals: dict[str, int] = {}
     quarantined = 0
+    collisions: dict[str, int] = {}
     batches = 0
     with warehouse_connection() as conn:
         cursor = None if run.full_refresh else get_cursor(conn, source, spec.parent_entity)
@@ -257,6 +258,8 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
                 for entity, n in result.rows_by_entity.items():
                     totals[entity] = totals.get(entity, 0) + n
                 quarantined += result.quarantined
+                for entity, n in result.key_collisions.items():
+                    collisions[entity] = collisions.get(entity, 0) + n
             stats = src.stats() if hasattr(src, "stats") else {}
     summary = {
         "source": source,
@@ -265,6 +268,7 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
         "batches": batches,
         "rows": totals,
         "quarantined": quarantined,
+        "key_collisions": collisions,
         "http": stats,
         "seconds": round(time.monotonic() - started, 2),
     }
@@ -439,7 +443,8 @@ def vendor_value_notices() -> list[dict[str, Any]]:
 def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
     """Log the run's outcome and refresh the dbt docs.
 
-    Warnings (never failures): the count of quarantined records, and one line per vendor value
+    Warnings (never failures): the count of quarantined records, record keys that arrived with
+    two different payloads in one pull (``meta.key_collisions``), and one line per vendor value
     the pipeline did not know (``marts.vendor_value_notices``: field, raw value, the bucket it
     landed in, what that does to the numbers, a few webinars).
     """
@@ -448,6 +453,17 @@ def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
     if total_q:
         log.warning(
             "%d record(s) quarantined this run %s — see raw.quarantine (reason column)", total_q, quarantined
+        )
+    collisions = {
+        f"{src}.{entity}": n
+        for src, summary in loads.items()
+        for entity, n in (summary.get("key_collisions") or {}).items()
+    }
+    if collisions:
+        log.warning(
+            "record keys that arrived with different payloads in one pull (both rows kept; a key that "
+            "cannot tell two records apart) %s — see meta.key_collisions",
+            collisions,
         )
     notices = vendor_value_notices()
     for n in notices:
@@ -464,6 +480,7 @@ def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
     return {
         "quarantined": quarantined,
         "vendor_value_notices": len(notices),
+        "key_collisions": collisions,
         "published": published,
         "dbt_docs": build_dbt_docs(),
     }

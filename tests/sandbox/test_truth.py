@@ -209,3 +209,38 @@ def test_language_and_status_buckets_follow_the_documented_rules() -> None:
     assert [language_bucket(v) for v in (None, "", "  ", {"name": "x"}, ["en"])] == [None] * 5
     assert [is_cancellation(s) for s in ("canceled", " CANCELED ", "cancelled")] == [True] * 3
     assert [is_cancellation(s) for s in ("active", "awaiting_payment", "")] == [False] * 3
+
+
+def test_two_guests_without_an_id_joining_in_the_same_second_both_count(
+    http: requests.Session, shared: SandboxServer, truth: dict[str, Any]
+) -> None:
+    """Zoom leaves ``id`` blank for guests who are not signed in; the sandbox serves, in some
+    occurrences, two registered guests joining in the same second: the truth counts both."""
+    from urllib.parse import quote
+
+    from webinar_dwh.sources.zoom.contracts import participant_key
+
+    by_id = {r["webinar_id"]: r for r in truth["webinars"] if r["platform"] == "legacy"}
+    found = 0
+    for occ in shared.universe.zoom_occurrences:
+        if occ.uuid not in by_id or not by_id[occ.uuid]["registered"]:  # unmatched: all walk-ins
+            continue
+        parts = http.get(
+            f"{shared.urls['zoom']}/report/webinars/{quote(quote(occ.uuid, safe=''), safe='')}/participants",
+            params={"page_size": 300},
+            headers=zoom_token(http, shared),
+        )
+        if parts.status_code != 200:
+            continue
+        guests = [p for p in parts.json()["participants"] if not p["id"] and not p["user_id"]]
+        same_second = [g for g in guests if sum(o["join_time"] == g["join_time"] for o in guests) == 2]
+        if not same_second:
+            continue
+        found += 1
+        emails = {strip_plus(g["user_email"]) for g in same_second}
+        assert len(emails) == 2  # two people, one second
+        # the pipeline's record keys tell them apart; the truth counts both as attended
+        assert len({participant_key(occ.uuid, g) for g in same_second}) == 2
+        row = by_id[occ.uuid]
+        assert row["attended"] >= 2 and row["avg_minutes_attended"] > 0
+    assert found >= 1

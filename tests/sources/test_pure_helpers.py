@@ -84,3 +84,25 @@ def test_cursor_is_the_parent_start_in_utc() -> None:
     with pytest.raises(ValueError, match="expects a 'conferences' record"):
         bigmarker.cursor_of(Record("attendees", "a:1", "a", {}))
     assert zoom.cursor_of(Record("webinar_instances", "u", "1", {"start_time": "2025-03-04T15:00:00Z"}))
+
+
+def test_zoom_participant_keys_never_merge_two_guests() -> None:
+    from webinar_dwh.sources.zoom.contracts import participant_key
+
+    join = {"join_time": "2026-11-03T16:00:05Z", "duration": 1500}
+    signed_in = participant_key("u1", {"id": "p7", "user_id": "16778240", **join})
+    assert signed_in == "u1:p7:2026-11-03T16:00:05Z"  # unchanged for signed-in users
+    guests = [
+        {"id": "", "user_id": "16778241", **join},
+        {"id": "", "user_id": "", "registrant_id": "r9", **join},
+        {"id": "", "user_id": "", "user_email": " Ann@X.com ", **join},
+        {"id": "", "user_id": "", "user_email": "bob@x.com", **join},
+        {"id": "", "user_id": "", "user_email": "", "name": "Guest 1", **join},
+        {"id": "", "user_email": "", "name": "", "duration": 12, "join_time": join["join_time"]},
+        {"id": "", "user_email": "", "name": "", "duration": 13, "join_time": join["join_time"]},
+    ]
+    keys = [participant_key("u1", g) for g in guests]
+    assert len(set(keys)) == len(keys)
+    assert keys[2] == "u1:email=ann@x.com:2026-11-03T16:00:05Z"
+    # the same session re-pulled keeps its key
+    assert participant_key("u1", dict(guests[3])) == keys[3]

@@ -247,3 +247,57 @@ def test_get_cursor_leaves_an_idle_connection_idle(warehouse: Warehouse) -> None
     with psycopg.connect(warehouse.owner_dsn) as conn:
         assert get_cursor(conn, "bigmarker", "conferences") is None
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+
+
+# --------------------------------------------------------------------------- record keys
+
+
+def test_two_payloads_under_one_key_land_both_and_are_reported(owner_conn: psycopg.Connection) -> None:
+    guest = {"id": "", "join_time": "2026-11-03T16:00:05Z", "duration": 1500}
+    items = [
+        Record("participants", "u1::2026-11-03T16:00:05Z", "u1", {**guest, "user_email": "ann@x.com"}),
+        Record("participants", "u1::2026-11-03T16:00:05Z", "u1", {**guest, "user_email": "bob@x.com"}),
+        # the same payload twice (a repeated page) is harmless: not a collision
+        Record("participants", "u1:p7:2026-11-03T16:01:00Z", "u1", {"id": "p7", "duration": 60}),
+        Record("participants", "u1:p7:2026-11-03T16:01:00Z", "u1", {"id": "p7", "duration": 60}),
+    ]
+    result = land_batch(owner_conn, source="zoom", items=iter(items), **RUN)
+
+    assert result.key_collisions == {"participants": 1}
+    assert result.rows_by_entity == {"participants": 4}  # nothing dropped: raw keeps every row
+    assert owner_conn.execute(
+        "select source, entity, record_key, payloads from meta.key_collisions where batch_id = %s",
+        (result.batch_id,),
+    ).fetchall() == [("zoom", "participants", "u1::2026-11-03T16:00:05Z", 2)]
+    (counts_json,) = owner_conn.execute(
+        "select entity_counts from meta.load_batches where batch_id = %s", (result.batch_id,)
+    ).fetchone()
+    assert counts_json["participants"]["key_collisions"] == 1
+
+
+def test_guest_participant_rows_of_older_loads_are_rekeyed_once(warehouse: Warehouse) -> None:
+    from wh_support import PII_KEY
+
+    from webinar_dwh.warehouse.bootstrap import ensure_schema
+
+    old_key = "u1::2026-11-03T16:00:05Z"
+    with psycopg.connect(warehouse.owner_dsn) as conn:
+        conn.execute("delete from meta.migrations")  # a warehouse from before the key change
+        for email in ("ann@x.com", "bob@x.com"):
+            payload = {"id": "", "user_email": email, "join_time": "2026-11-03T16:00:05Z", "duration": 1}
+            conn.execute(
+                "insert into raw.zoom_participants (_batch_id, _row_seq, _record_key, _parent_key, "
+                "_extracted_at, _dag_run_id, _logical_date, payload) "
+                "values (gen_random_uuid(), 1, %s, 'u1', now(), 'r', current_date, %s::jsonb)",
+                (old_key, json.dumps(payload)),
+            )
+        conn.commit()
+        ensure_schema(conn, pii_key=PII_KEY)
+        keys = [k for (k,) in conn.execute("select _record_key from raw.zoom_participants order by 1")]
+        assert keys == [
+            "u1:email=ann@x.com:2026-11-03T16:00:05Z",
+            "u1:email=bob@x.com:2026-11-03T16:00:05Z",
+        ]
+        assert conn.execute(
+            "select rows_changed from meta.migrations where name = 'zoom_guest_participant_keys'"
+        ).fetchone() == (2,)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Final
 
 import psycopg
@@ -181,6 +182,24 @@ _META_DDL: Final[tuple[str, ...]] = (
     # stamps of its relations. Older publications have neither.
     "alter table {meta}.publications add column if not exists as_of timestamptz",
     "alter table {meta}.publications add column if not exists build jsonb",
+    """
+    create table if not exists {meta}.migrations (
+        name text primary key,
+        applied_at timestamptz not null default now(),
+        rows_changed bigint not null
+    )
+    """,
+    """
+    create table if not exists {meta}.key_collisions (
+        batch_id uuid not null,
+        source text not null,
+        entity text not null,
+        record_key text not null,
+        payloads int not null,
+        detected_at timestamptz not null default now(),
+        primary key (batch_id, entity, record_key)
+    )
+    """,
     """
     create table if not exists {meta}.builds (
         build_key text primary key,
@@ -427,6 +446,46 @@ def _create_tables(conn: psycopg.Connection) -> None:
     for table in RAW_TABLES.values():
         conn.execute(sql.SQL(_RAW_TABLE_DDL).format(table=sql.Identifier(RAW_SCHEMA, table)))
         _create_raw_indexes(conn, table)
+    _migrate(conn, "zoom_guest_participant_keys", _rekey_guest_participants)
+
+
+def _migrate(conn: psycopg.Connection, name: str, step: Callable[[psycopg.Connection], int]) -> None:
+    """Run a one-off data migration once in a warehouse's life (recorded in ``meta.migrations``)."""
+    done = conn.execute(
+        sql.SQL("select 1 from {} where name = %s").format(sql.Identifier(META_SCHEMA, "migrations")), (name,)
+    ).fetchone()
+    if done:
+        return
+    changed = step(conn)
+    conn.execute(
+        sql.SQL("insert into {} (name, rows_changed) values (%s, %s)").format(
+            sql.Identifier(META_SCHEMA, "migrations")
+        ),
+        (name, changed),
+    )
+    log.info("migration %s: %d row(s) changed", name, changed)
+
+
+def _rekey_guest_participants(conn: psycopg.Connection) -> int:
+    """Zoom participant rows loaded under the old key ``<uuid>::<join_time>`` (a guest without a
+    participant id) get the key the extractor derives now (``participant_key``), so a re-pulled
+    session lands under the same key and counts once. Only ``_record_key`` changes (it is derived
+    from the payload, which stays untouched); two guests who had collided become two keys again."""
+    from webinar_dwh.sources.zoom.contracts import participant_key
+
+    table = sql.Identifier(RAW_SCHEMA, RAW_TABLES[("zoom", "participants")])
+    rows = conn.execute(
+        sql.SQL(
+            "select ctid::text, _parent_key, payload from {} "
+            "where _record_key = _parent_key || '::' || (payload ->> 'join_time')"
+        ).format(table)
+    ).fetchall()
+    for ctid, parent, payload in rows:
+        conn.execute(
+            sql.SQL("update {} set _record_key = %s where ctid = %s::tid").format(table),
+            (participant_key(parent, payload), ctid),
+        )
+    return len(rows)
 
 
 def _create_raw_indexes(conn: psycopg.Connection, table: str) -> None:

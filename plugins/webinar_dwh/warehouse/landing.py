@@ -148,6 +148,9 @@ class LandingResult:
         quarantined: total quarantined items.
         cursor_moved: whether ``meta.cursors`` was written.
         seconds: wall time of the batch, including the time spent pulling items.
+        key_collisions: per entity, record keys that arrived with two or more *different*
+            payloads in this batch (both rows land; each key is listed in ``meta.key_collisions``):
+            a key that cannot tell two records apart, never silently deduplicated.
     """
 
     batch_id: str
@@ -157,6 +160,7 @@ class LandingResult:
     quarantined: int = 0
     cursor_moved: bool = False
     seconds: float = 0.0
+    key_collisions: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_loaded(self) -> int:
@@ -269,6 +273,7 @@ def land_batch(
         quarantined_by_entity=dict(writer.quarantined),
         quarantined=sum(writer.quarantined.values()),
         cursor_moved=cursor_update is not None,
+        key_collisions={entity: len(keys) for entity, keys in writer.collisions.items()},
         seconds=round(time.perf_counter() - started, 3),
     )
     log.info(
@@ -375,6 +380,10 @@ class _BatchWriter:
         self._buffers: dict[str, list[tuple[Any, ...]]] = {}
         self._tables: dict[str, sql.Composed] = {}
         self._quarantine: list[tuple[Any, ...]] = []
+        # record key -> hash of its payload, per entity: two different payloads under one key
+        # in one pull are a collision (the same payload twice is a repeated page, harmless)
+        self._seen: dict[str, dict[str, int]] = {}
+        self.collisions: dict[str, dict[str, int]] = {}
 
     def add(self, item: Item) -> None:
         self.seq += 1
@@ -402,6 +411,12 @@ class _BatchWriter:
             if problem:
                 self._reject(item.entity, item.parent_key, body.decode(), problem, extracted_at)
                 return
+            seen = self._seen.setdefault(entity, {})
+            digest = hash(body)
+            earlier = seen.setdefault(item.key, digest)
+            if earlier != digest:
+                keys = self.collisions.setdefault(entity, {})
+                keys[item.key] = keys.get(item.key, 1) + 1
             buf.append((
                 self.batch_id, self.seq, item.key, item.parent_key, extracted_at,
                 self.dag_run_id, self.logical_date, body,
@@ -486,10 +501,24 @@ def _record_batch(
     entities = set(writer.loaded) | set(writer.quarantined)
     if cursor_update is not None:
         entities.add(cursor_update[0])
-    counts = {
+    counts: dict[str, dict[str, int]] = {
         e: {"loaded": writer.loaded.get(e, 0), "quarantined": writer.quarantined.get(e, 0)}
         for e in sorted(entities)
     }
+    for entity, keys in writer.collisions.items():
+        counts[entity]["key_collisions"] = len(keys)
+        log.warning(
+            "%s %s: %d record key(s) arrived with different payloads in one pull (all rows kept, "
+            "listed in %s.key_collisions), e.g. %s",
+            writer.source, entity, len(keys), META_SCHEMA, ", ".join(sorted(keys)[:3]),
+        )
+        with conn.cursor().copy(
+            sql.SQL("copy {} (batch_id, source, entity, record_key, payloads) from stdin").format(
+                sql.Identifier(META_SCHEMA, "key_collisions")
+            )
+        ) as copy:
+            for key, payloads in keys.items():
+                copy.write_row((writer.batch_id, writer.source, entity, key, payloads))
     conn.execute(
         sql.SQL(
             "insert into {t} (batch_id, source, entity, dag_run_id, logical_date, started_at, "

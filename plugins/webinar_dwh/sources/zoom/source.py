@@ -21,6 +21,7 @@ from webinar_dwh.sources.zoom.contracts import (
     PARTICIPANT_FIELDS,
     REGISTRANT_FIELDS,
     WEBINAR_FIELDS,
+    participant_key,
 )
 
 CURSOR_ENTITY = "webinars"
@@ -52,8 +53,9 @@ def extract(client: ZoomClient, window_start: datetime, window_end: datetime) ->
     2. its approved registrant Records (key ``<webinar_id>:<registrant id>``, parent webinar id);
     3. for each of its occurrences in the window, ascending: the instance ``Record`` (key =
        instance uuid, parent webinar id) followed by its participant Records (key
-       ``<instance uuid>:<participant id>:<join_time>``, parent instance uuid; every rejoin is
-       a row).
+       ``<instance uuid>:<participant session>:<join_time>`` — the participant id, or for a
+       guest without one what else identifies the session (``contracts.participant_session``) —
+       parent instance uuid; every rejoin is a row).
 
     Zoom answers 3001 (no such webinar/report) or 3161 (not licensed) for a webinar's registrants
     or participant report: that part is skipped, logged and counted in ``client.skipped``; scope
@@ -144,6 +146,6 @@ def _participants(client: ZoomClient, uuid: str, webinar_key: str) -> Iterator[I
                 if reason:
                     yield Rejected("participants", uuid, raw_text(obj), reason)
                     continue
-                yield Record("participants", f"{uuid}:{obj['id']}:{obj['join_time']}", uuid, obj)
+                yield Record("participants", participant_key(uuid, obj), uuid, obj)
     except SkippedError:
         return
