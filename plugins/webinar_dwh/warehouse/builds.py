@@ -34,9 +34,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from webinar_dwh.warehouse.bootstrap import MARTS_BUILD_SCHEMA, MARTS_SCHEMA, META_SCHEMA
-
-#: dbt's transient relations (a failed or running table materialisation) are never part of a build.
-TRANSIENT_SUFFIXES = ("__dbt_tmp", "__dbt_backup")
+from webinar_dwh.warehouse.publish import DBT_TRANSIENT_SUFFIXES
 
 
 class BuildError(RuntimeError):
@@ -113,7 +111,7 @@ def read_build(
     ).fetchall()
     stamps: dict[str, dict[str, Any] | None] = {}
     for name, comment in rows:
-        if name.endswith(TRANSIENT_SUFFIXES):
+        if name.endswith(DBT_TRANSIENT_SUFFIXES):  # never part of a build
             continue
         stamps[name] = _parse_stamp(comment)
     return Build(schema=schema, stamps=stamps)

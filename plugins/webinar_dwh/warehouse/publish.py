@@ -79,7 +79,7 @@ _SWAP_SCHEMA: Final = "marts_publish_swap"
 _SAMPLE_SEED: Final = 20_240_101
 
 # dbt's transient relations (a failed or running table materialisation) are never published.
-_DBT_TRANSIENT_SUFFIXES: Final = ("__dbt_tmp", "__dbt_backup")
+DBT_TRANSIENT_SUFFIXES: Final = ("__dbt_tmp", "__dbt_backup")
 
 _RELKIND_KEYWORD: Final = {
     "r": "table",
@@ -334,7 +334,7 @@ def _relations(conn: psycopg.Connection, schema: str) -> dict[str, _Relation]:
 
 def _select(available: dict[str, _Relation], tables: list[str] | None) -> list[str]:
     if tables is None:
-        names = sorted(n for n in available if not n.endswith(_DBT_TRANSIENT_SUFFIXES))
+        names = sorted(n for n in available if not n.endswith(DBT_TRANSIENT_SUFFIXES))
         if not names:
             raise PublishError(f"nothing to publish: {MARTS_BUILD_SCHEMA} has no tables")
         return names
