@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from webinar_dwh import config
-
-if TYPE_CHECKING:
-    from webinar_dwh.pipeline import RunInfo
+from webinar_dwh.run import RunInfo
 
 log = logging.getLogger(__name__)
 

@@ -12,75 +12,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import psycopg
+from psycopg import errors
+
 from webinar_dwh import config
+from webinar_dwh.alerts import send_alert
+from webinar_dwh.dbt_runner import run_dbt, run_source_freshness
 from webinar_dwh.records import Item, Record
+from webinar_dwh.run import RunInfo
+from webinar_dwh.warehouse import builds
+from webinar_dwh.warehouse.bootstrap import ensure_schema
+from webinar_dwh.warehouse.builds import effective_as_of
+from webinar_dwh.warehouse.db import connect, sqlalchemy_url
+from webinar_dwh.warehouse.publish import publish_marts
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """The slice of the Airflow context the pipeline needs (small, serialisable, testable).
-
-    Attributes:
-        dag_run_id: Airflow run id (``manual__…`` outside Airflow).
-        logical_date: The run's logical date (in the schedule's timezone).
-        interval_start: Data interval start (UTC).
-        interval_end: Data interval end (UTC): the "now" of this run.
-        full_refresh: Re-pull from ``DWH_HISTORY_START`` ignoring cursors.
-        lookback_days: Per-run override of ``DWH_LOOKBACK_DAYS``.
-    """
-
-    dag_run_id: str
-    logical_date: date
-    interval_start: datetime
-    interval_end: datetime
-    full_refresh: bool = False
-    lookback_days: int | None = None
-
-    @classmethod
-    def from_context(cls, context: dict[str, Any]) -> RunInfo:
-        params = context.get("params") or {}
-        start = context["data_interval_start"]
-        end = context["data_interval_end"]
-        tz = config.PipelineSettings.from_env().timezone
-        logical = context.get("logical_date") or end
-        run = context.get("dag_run")
-        return cls(
-            dag_run_id=getattr(run, "run_id", None) or str(context.get("run_id")),
-            logical_date=(
-                logical.in_timezone(tz).date() if hasattr(logical, "in_timezone") else logical.date()
-            ),
-            interval_start=_utc(start),
-            interval_end=_utc(end),
-            full_refresh=bool(params.get("full_refresh", False)),
-            lookback_days=params.get("lookback_days"),
-        )
-
-    @classmethod
-    def manual(cls, interval_end: datetime, *, full_refresh: bool = False) -> RunInfo:
-        """A run outside Airflow (benchmark, scripts) ending at ``interval_end``."""
-        end = interval_end.astimezone(UTC)
-        return cls(
-            dag_run_id=f"manual__{end.isoformat()}",
-            logical_date=end.date(),
-            interval_start=end - timedelta(days=1),
-            interval_end=end,
-            full_refresh=full_refresh,
-        )
-
-
-def _utc(moment: datetime) -> datetime:
-    """A plain stdlib UTC datetime (pendulum's arithmetic with stdlib tzinfo can drop the zone)."""
-    return datetime.fromtimestamp(moment.timestamp(), tz=UTC)
-
-
-# --------------------------------------------------------------------------- warehouse
 
 
 class WarehouseUnavailable(RuntimeError):
@@ -97,10 +48,6 @@ def warehouse_connection() -> Iterator[Any]:
         WarehouseUnavailable: connecting failed or the server went away inside the block
             (psycopg's ``OperationalError``), naming the connection id and host.
     """
-    import psycopg
-
-    from webinar_dwh.warehouse.db import connect
-
     conn_id = config.dwh_conn_id()
     info = config.get_connection(conn_id)
     try:
@@ -121,7 +68,6 @@ def prepare_warehouse(run: RunInfo | None = None) -> dict[str, Any]:
         ``{"as_of": …}``: the cut-off this run's dbt build is computed for
         (:func:`build_as_of`), when ``run`` is given.
     """
-    from webinar_dwh.warehouse.bootstrap import ensure_schema
 
     config.PipelineSettings.from_env()  # every setting, once: a bad one fails here, named
     with warehouse_connection() as conn:
@@ -135,7 +81,6 @@ def build_as_of(run: RunInfo) -> datetime:
     newest cut-off ever published when that is later — a rerun or backfill of an older date
     re-pulls its own window into raw but rebuilds the marts as of the newest morning, so BI never
     moves back (webinar_dwh.warehouse.builds)."""
-    from webinar_dwh.warehouse.builds import effective_as_of
 
     with warehouse_connection() as conn:
         as_of = effective_as_of(conn, run.interval_end)
@@ -301,15 +246,12 @@ def _batch_cursor(
 
 def source_freshness(run: RunInfo) -> dict[str, Any]:
     """``dbt source freshness``; stale sources send an alert but never fail the run."""
-    from webinar_dwh.dbt_runner import run_source_freshness
 
     enabled = [source for source in config.SOURCES if config.source_enabled(source)[0]]
     if not enabled:
         return {"checked": 0, "stale": []}
     result = run_source_freshness(run, sources=enabled)  # a disabled source is never stale
     if result.get("stale"):
-        from webinar_dwh.alerts import send_alert
-
         send_alert(
             kind="stale_source",
             dag_id="webinar_attendance",
@@ -333,9 +275,8 @@ def validate_build(run: RunInfo) -> dict[str, Any]:
         BuildError: ``marts_build`` holds another run's, an already published or an older build.
         QualityGateError: a blocking expectation failed (nothing is published).
     """
+    # Great Expectations takes seconds to import: only the task that validates pays for it.
     from webinar_dwh.quality.runner import validate_marts
-    from webinar_dwh.warehouse import builds
-    from webinar_dwh.warehouse.db import sqlalchemy_url
 
     with warehouse_connection() as conn:
         build = builds.read_build(conn)
@@ -372,8 +313,6 @@ def publish(run: RunInfo) -> dict[str, Any]:
         BuildError: ``marts_build`` holds a build this run may not publish; the message says
             which tasks to clear. ``marts`` is unchanged.
     """
-    from webinar_dwh.warehouse import builds
-    from webinar_dwh.warehouse.publish import publish_marts
 
     def check(conn, names: list[str]) -> tuple[datetime, dict[str, Any]]:
         build = builds.read_build(conn, tables=names)
@@ -406,8 +345,6 @@ def build_dbt_docs() -> str | None:
     Returns:
         The path of the written ``index.html``, or ``None`` when dbt failed (logged as a warning).
     """
-    from webinar_dwh.dbt_runner import run_dbt
-
     target = docs_dir() / "dbt"
     try:
         res = run_dbt(["docs", "generate", "--no-compile", "--target-path", str(target)])
@@ -426,8 +363,6 @@ def vendor_value_notices() -> list[dict[str, Any]]:
 
     Each row: ``field, platform, raw_value, bucket, effect, example_webinar_ids, webinars``.
     """
-    from psycopg import errors
-
     try:
         with warehouse_connection() as conn, conn.cursor() as cur:
             cur.execute(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 import psycopg
@@ -67,18 +68,50 @@ RAW_TABLES: Final[dict[tuple[str, str], str]] = {
 
 SOURCES: Final[tuple[str, ...]] = tuple(dict.fromkeys(source for source, _ in RAW_TABLES))
 
-RAW_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
-    ("_batch_id", "uuid"),
-    ("_row_seq", "bigint"),
-    ("_record_key", "text"),
-    ("_parent_key", "text"),
-    ("_extracted_at", "timestamp with time zone"),
-    ("_loaded_at", "timestamp with time zone"),
-    ("_dag_run_id", "text"),
-    ("_logical_date", "date"),
-    ("payload", "jsonb"),
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table this module creates: the single declaration its DDL, the drift check
+    and landing's binary ``COPY`` are all derived from."""
+
+    name: str
+    type: str
+    """PostgreSQL type as ``format_type`` spells it (also the binary COPY type name)."""
+    nullable: bool = False
+    default: str | None = None
+    """SQL default; a column with a default is filled by PostgreSQL, never written by landing."""
+
+    @property
+    def written(self) -> bool:
+        """Whether landing writes the column (``COPY`` lists it)."""
+        return self.default is None
+
+    def ddl(self) -> str:
+        return " ".join(
+            part
+            for part in (
+                self.name,
+                self.type,
+                None if self.nullable else "not null",
+                None if self.default is None else f"default {self.default}",
+            )
+            if part
+        )
+
+
+RAW_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("_batch_id", "uuid"),
+    Column("_row_seq", "bigint"),
+    Column("_record_key", "text"),
+    Column("_parent_key", "text", nullable=True),
+    Column("_extracted_at", "timestamp with time zone"),
+    Column("_loaded_at", "timestamp with time zone", default="now()"),
+    Column("_dag_run_id", "text"),
+    Column("_logical_date", "date"),
+    Column("payload", "jsonb"),
 )
-"""Columns of every raw table, in order, with their ``format_type`` names."""
+"""Columns of every raw table, in order (docs/design.md, "Raw layer"). ``_loaded_at`` defaults to
+``now()``: the start of the landing transaction, the same for every row of one batch."""
 
 RAW_CHILD_TABLES: Final[tuple[str, ...]] = (
     "bigmarker_registrations",
@@ -90,50 +123,31 @@ RAW_CHILD_TABLES: Final[tuple[str, ...]] = (
 )
 """Raw tables of child entities (``_parent_key`` set) that incremental models read by parent."""
 
-QUARANTINE_COLUMNS: Final[tuple[tuple[str, str], ...]] = (
-    ("_batch_id", "uuid"),
-    ("_source", "text"),
-    ("_entity", "text"),
-    ("_parent_key", "text"),
-    ("_extracted_at", "timestamp with time zone"),
-    ("_dag_run_id", "text"),
-    ("_logical_date", "date"),
-    ("reason", "text"),
-    ("payload", "text"),
-    ("_quarantined_at", "timestamp with time zone"),
+QUARANTINE_COLUMNS: Final[tuple[Column, ...]] = (
+    Column("_batch_id", "uuid"),
+    Column("_source", "text"),
+    Column("_entity", "text"),
+    Column("_parent_key", "text", nullable=True),
+    Column("_extracted_at", "timestamp with time zone"),
+    Column("_dag_run_id", "text"),
+    Column("_logical_date", "date"),
+    Column("reason", "text"),
+    Column("payload", "text"),
+    Column("_quarantined_at", "timestamp with time zone", default="now()"),
 )
+"""Columns of ``raw.quarantine``: the rejected item's text as received and why it was rejected."""
 
 # Serialises concurrent ensure_schema runs (CREATE ... IF NOT EXISTS is not race-free).
 _DDL_LOCK_KEY: Final = 7_214_930_001
 
-_RAW_TABLE_DDL: Final = """
-create table if not exists {table} (
-    _batch_id uuid not null,
-    _row_seq bigint not null,
-    _record_key text not null,
-    _parent_key text,
-    _extracted_at timestamptz not null,
-    _loaded_at timestamptz not null default now(),
-    _dag_run_id text not null,
-    _logical_date date not null,
-    payload jsonb not null
-)
-"""
 
-_QUARANTINE_DDL: Final = """
-create table if not exists {table} (
-    _batch_id uuid not null,
-    _source text not null,
-    _entity text not null,
-    _parent_key text,
-    _extracted_at timestamptz not null,
-    _dag_run_id text not null,
-    _logical_date date not null,
-    reason text not null,
-    payload text not null,
-    _quarantined_at timestamptz not null default now()
-)
-"""
+def _table_ddl(columns: tuple[Column, ...]) -> str:
+    body = ",\n    ".join(column.ddl() for column in columns)
+    return f"create table if not exists {{table}} (\n    {body}\n)"
+
+
+_RAW_TABLE_DDL: Final = _table_ddl(RAW_COLUMNS)
+_QUARANTINE_DDL: Final = _table_ddl(QUARANTINE_COLUMNS)
 
 _META_DDL: Final[tuple[str, ...]] = (
     """
@@ -521,8 +535,10 @@ def _create_raw_indexes(conn: psycopg.Connection, table: str) -> None:
 
 
 def _check_columns(conn: psycopg.Connection) -> None:
-    expected: dict[str, tuple[tuple[str, str], ...]] = {t: RAW_COLUMNS for t in RAW_TABLES.values()}
-    expected[QUARANTINE_TABLE] = QUARANTINE_COLUMNS
+    expected: dict[str, tuple[tuple[str, str], ...]] = {
+        t: tuple((c.name, c.type) for c in RAW_COLUMNS) for t in RAW_TABLES.values()
+    }
+    expected[QUARANTINE_TABLE] = tuple((c.name, c.type) for c in QUARANTINE_COLUMNS)
     rows = conn.execute(
         """
         select c.relname, a.attname, format_type(a.atttypid, a.atttypmod)

@@ -45,7 +45,9 @@ from psycopg.types.json import Jsonb
 from webinar_dwh.records import Item, Record, Rejected
 from webinar_dwh.warehouse.bootstrap import (
     META_SCHEMA,
+    QUARANTINE_COLUMNS,
     QUARANTINE_TABLE,
+    RAW_COLUMNS,
     RAW_SCHEMA,
     RAW_TABLES,
     SOURCES,
@@ -56,33 +58,12 @@ log = logging.getLogger(__name__)
 DEFAULT_FLUSH_ROWS: Final = 5_000
 """Rows buffered per entity before they are sent with one ``COPY`` (memory bound per entity)."""
 
-RAW_COPY_COLUMNS: Final = (
-    "_batch_id",
-    "_row_seq",
-    "_record_key",
-    "_parent_key",
-    "_extracted_at",
-    "_dag_run_id",
-    "_logical_date",
-    "payload",
-)
+RAW_COPY_COLUMNS: Final = tuple(c.name for c in RAW_COLUMNS if c.written)
 """What landing writes into a raw table, in COPY order (``_loaded_at`` is the column default,
 the load transaction's start); the benchmark's plain-COPY baseline copies the same columns."""
-_RAW_COPY_TYPES: Final = ["uuid", "int8", "text", "text", "timestamptz", "text", "date", "jsonb"]
-_QUARANTINE_COPY_COLUMNS: Final = (
-    "_batch_id",
-    "_source",
-    "_entity",
-    "_parent_key",
-    "_extracted_at",
-    "_dag_run_id",
-    "_logical_date",
-    "reason",
-    "payload",
-)
-_QUARANTINE_COPY_TYPES: Final = [
-    "uuid", "text", "text", "text", "timestamptz", "text", "date", "text", "text",
-]
+_RAW_COPY_TYPES: Final = [c.type for c in RAW_COLUMNS if c.written]
+_QUARANTINE_COPY_COLUMNS: Final = tuple(c.name for c in QUARANTINE_COLUMNS if c.written)
+_QUARANTINE_COPY_TYPES: Final = [c.type for c in QUARANTINE_COLUMNS if c.written]
 
 # PostgreSQL's jsonb rejects the escape \u0000; an escaped backslash followed by "u0000" is fine.
 _JSON_NUL: Final = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
