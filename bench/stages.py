@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,6 +21,15 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+
+from dashboard import data as dashboard_data
+from webinar_dwh import config
+from webinar_dwh.dbt_runner import run_dbt
+from webinar_dwh.pipeline import prepare_warehouse
+from webinar_dwh.warehouse.bootstrap import RAW_SCHEMA
+from webinar_dwh.warehouse.db import sqlalchemy_url
+from webinar_dwh.warehouse.landing import RAW_COPY_COLUMNS
+from webinar_dwh.warehouse.publish import publish_marts
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,8 +97,6 @@ def extract_load(interval_end: datetime, *, full_refresh: bool) -> ExtractLoad:
 
 
 def _own_cpu_s() -> float:
-    import resource
-
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -104,8 +112,6 @@ def plain_copy_rows_per_s(owner_dsn: str) -> tuple[float, int, float]:
     Returns:
         ``(rows_per_s, rows, seconds)`` over all raw tables.
     """
-    from webinar_dwh.warehouse.bootstrap import RAW_SCHEMA
-    from webinar_dwh.warehouse.landing import RAW_COPY_COLUMNS
 
     cols = sql.SQL(", ").join(map(sql.Identifier, RAW_COPY_COLUMNS))
     total_rows, total_s = 0, 0.0
@@ -163,7 +169,6 @@ def settle(owner_dsn: str) -> float:
 
 def prepare() -> float:
     """The DAG's ``prepare_warehouse`` task (``ensure_schema``, every morning); seconds."""
-    from webinar_dwh.pipeline import prepare_warehouse
 
     started = time.perf_counter()
     prepare_warehouse()
@@ -172,7 +177,6 @@ def prepare() -> float:
 
 def dbt_build(as_of: datetime) -> float:
     """``dbt build`` (models + tests) in-process for ``as_of``; seconds. Raises on failure."""
-    from webinar_dwh.dbt_runner import run_dbt
 
     started = time.perf_counter()
     res = run_dbt(["build", "--quiet"], dbt_vars={"as_of": as_of.isoformat()})
@@ -189,9 +193,6 @@ def dbt_build(as_of: datetime) -> float:
 
 def gx_validate(run_date: date) -> float:
     """GX validation of ``marts_build`` (blocking failures raise); seconds incl. the GX import."""
-    from webinar_dwh import config
-    from webinar_dwh.warehouse.db import sqlalchemy_url
-
     started = time.perf_counter()
     from webinar_dwh.quality.runner import validate_marts
 
@@ -202,7 +203,6 @@ def gx_validate(run_date: date) -> float:
 
 def publish(owner_dsn: str, dag_run_id: str) -> float:
     """``publish_marts`` into ``marts``; seconds."""
-    from webinar_dwh.warehouse.publish import publish_marts
 
     started = time.perf_counter()
     with psycopg.connect(owner_dsn) as conn:
@@ -210,38 +210,21 @@ def publish(owner_dsn: str, dag_run_id: str) -> float:
     return time.perf_counter() - started
 
 
-# The dashboard's filter (dashboard/data.py): date range + optional platform/course/language.
-_WHERE = """
-    where webinar_date >= %(start)s and webinar_date < %(end_excl)s
-      and (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[]))
-      and (%(courses)s::text[] is null or course = any(%(courses)s::text[]))
-      and (%(languages)s::text[] is null or language = any(%(languages)s::text[]))
-      and (%(webinar_ids)s::text[] is null or webinar_id = any(%(webinar_ids)s::text[]))
-      and (%(include_upcoming)s or is_held)
-"""
-_TOTALS = """
-    count(*)::int as webinars, coalesce(sum(registered), 0)::bigint as registered,
-    coalesce(sum(attended), 0)::bigint as attended, coalesce(sum(walk_ins), 0)::bigint as walk_ins,
-    (sum(attended)::numeric / nullif(sum(registered), 0))::float8 as show_up_rate,
-    (sum(total_minutes) / nullif(sum(attended), 0))::float8 as avg_minutes
-"""
-DASHBOARD_QUERIES: dict[str, str] = {
-    "kpis": f"select {_TOTALS} from marts.webinar_attendance {_WHERE}",
-    "weekly_trend": f"select date_trunc('week', webinar_date)::date, {_TOTALS} "
-    f"from marts.webinar_attendance {_WHERE} group by 1 order by 1",
-    "breakdown_course": f"select course, {_TOTALS} from marts.webinar_attendance {_WHERE} "
-    "group by 1 order by registered desc, 1",
-    "webinar_table": "select webinar_date, platform, title, course, language, registered, attended, "
-    f"walk_ins, show_up_rate, avg_minutes_attended, total_minutes, is_held, webinar_id "
-    f"from marts.webinar_attendance {_WHERE} order by webinar_date desc, platform, title",
+# What the dashboard runs (its own query texts), plus two queries BI tools typically run on the
+# other marts (docs/bi_guide.md): a daily series per course/language and registrations per webinar.
+DASHBOARD_QUERIES: dict[str, str | sql.Composed] = {
+    "kpis": dashboard_data.KPIS_SQL,
+    "weekly_trend": dashboard_data.WEEKLY_TREND_SQL,
+    "breakdown_course": dashboard_data.breakdown_sql("course"),
+    "webinar_table": dashboard_data.WEBINARS_SQL,
     "daily_by_course_language": "select webinar_date, sum(registered), sum(attended) "
     "from marts.attendance_daily where webinar_date >= %(start)s and webinar_date < %(end_excl)s "
-    "and course = any(%(courses_all)s::text[]) and language = any(%(languages_all)s::text[]) "
+    "and course = any(%(courses)s::text[]) and language = any(%(languages)s::text[]) "
     "group by 1 order by 1",
     "registrations_of_period": "select r.platform, count(*), count(*) filter (where r.attended) "
     "from marts.fct_registrations r join marts.dim_webinars w using (platform, webinar_id) "
     "where w.webinar_date >= %(start)s and w.webinar_date < %(end_excl)s "
-    "and w.course = any(%(courses_all)s::text[]) and w.language = any(%(languages_all)s::text[]) "
+    "and w.course = any(%(courses)s::text[]) and w.language = any(%(languages)s::text[]) "
     "group by 1",
 }
 
@@ -249,25 +232,17 @@ DASHBOARD_QUERIES: dict[str, str] = {
 def dashboard_queries(bi_dsn: str, *, end: date, repeats: int = 5) -> dict[str, float]:
     """Median milliseconds of the dashboard's typical queries as ``bi_reader`` (warm, one connection).
 
-    The filter is the last 90 days ending at ``end``, one course and one language (the first
-    of each in the marts); the ``*_all`` variants are the same for marts the dashboard may add.
+    The filter is the dashboard's own (:class:`dashboard.data.Filters`): the last 90 days ending
+    at ``end``, the most frequent course and language in the marts.
     """
     with psycopg.connect(bi_dsn, autocommit=True) as conn:
         course, language = conn.execute(
             "select course, language from marts.webinar_attendance where course <> 'unmapped' "
             "and language <> 'unmapped' group by 1, 2 order by count(*) desc limit 1"
         ).fetchone() or ("unmapped", "unmapped")
-        params = {
-            "start": end - timedelta(days=90),
-            "end_excl": end + timedelta(days=1),
-            "platforms": None,
-            "courses": [course],
-            "languages": [language],
-            "webinar_ids": None,
-            "include_upcoming": False,
-            "courses_all": [course],
-            "languages_all": [language],
-        }
+        params = dashboard_data.Filters(
+            start=end - timedelta(days=90), end=end, courses=(course,), languages=(language,)
+        ).params()
         timings: dict[str, float] = {}
         for name, query in DASHBOARD_QUERIES.items():
             conn.execute(query, params).fetchall()  # warm the cache and the plan
