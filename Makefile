@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: docs help demo test test-fast lint venv postgres stack down manifest airflow dashboard bench lock clean
+.PHONY: docs help demo test test-fast lint typecheck venv postgres stack down manifest airflow dashboard bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -21,7 +21,7 @@ demo: venv postgres manifest  ## run the morning job end to end on the local sta
 	$(BIN)/python scripts/devstack.py up
 	source .local/env.sh && $(BIN)/python scripts/demo.py --logical-date "$(DEMO_DATE)"
 
-test: venv postgres manifest lint  ## the linters, then the whole test suite (unit → sandbox → warehouse → dags → e2e)
+test: venv postgres manifest lint typecheck  ## linters and type check, then the whole test suite (unit → sandbox → warehouse → dags → e2e)
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
 
@@ -31,6 +31,9 @@ test-fast: venv postgres  ## unit + sandbox + warehouse layers only
 lint: venv  ## ruff + sqlfluff
 	$(BIN)/ruff check .
 	cd dbt_project && ../$(BIN)/sqlfluff lint models
+
+typecheck: venv  ## mypy on plugins/ (settings in pyproject.toml)
+	$(BIN)/mypy
 
 venv: $(STAMP)  ## create .venv from the pinned requirements.txt
 $(STAMP): requirements.txt

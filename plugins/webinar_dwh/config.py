@@ -77,9 +77,9 @@ def _parse_env_connection(conn_id: str, value: str) -> ConnectionInfo:
                 ) from exc
         if not isinstance(extra, dict):
             raise ConfigError(f"{_env_name(conn_id)}: 'extra' must be a JSON object")
-        port = data.get("port")
+        raw_port = data.get("port")
         try:
-            port = int(port) if port not in (None, "") else None
+            port = None if raw_port is None or raw_port == "" else int(raw_port)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"{_env_name(conn_id)}: 'port' must be a whole number") from exc
         return ConnectionInfo(
@@ -213,7 +213,7 @@ def get_connection(conn_id: str) -> ConnectionInfo:
 
 def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
     raw = os.environ.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
         value = int(raw)
@@ -226,7 +226,7 @@ def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
 
 def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     raw = os.environ.get(name)
-    if raw in (None, ""):
+    if not raw:
         return default
     try:
         value = float(raw)
@@ -239,7 +239,7 @@ def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
 
 def _env_bool(name: str) -> bool | None:
     raw = os.environ.get(name)
-    if raw in (None, ""):
+    if not raw:
         return None
     low = raw.strip().lower()
     if low in {"1", "true", "yes", "on"}:

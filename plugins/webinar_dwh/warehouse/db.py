@@ -39,11 +39,16 @@ class ConnectionLike(Protocol):
     ``extra_dejson`` is optional.
     """
 
-    host: str | None
-    port: int | None
-    login: str | None
-    password: str | None
-    schema: str | None
+    @property
+    def host(self) -> str | None: ...
+    @property
+    def port(self) -> int | None: ...
+    @property
+    def login(self) -> str | None: ...
+    @property
+    def password(self) -> str | None: ...
+    @property
+    def schema(self) -> str | None: ...
 
 
 Target = str | ConnectionLike

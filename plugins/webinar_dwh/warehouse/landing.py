@@ -294,11 +294,11 @@ def _normalise_cursor(
     if cursor is None:
         return None
     if len(cursor) == 3:
-        cursor_source, entity, value = cursor  # type: ignore[misc]
+        cursor_source, entity, value = cursor
         if cursor_source != source:
             raise LandingError(f"cursor of source {cursor_source!r} given to a batch of {source!r}")
     elif len(cursor) == 2:
-        entity, value = cursor  # type: ignore[misc]
+        entity, value = cursor
     else:
         raise LandingError("cursor must be (entity, value) or (source, entity, value)")
     if not entity or not isinstance(value, str) or not value:

@@ -36,9 +36,11 @@ def collection_pages(
         if not isinstance(body, Mapping) or not isinstance(body.get("collection"), list):
             raise ApiError(f"Calendly {what}: page has no 'collection' list", vendor="Calendly")
         yield body["collection"]
-        pagination = body.get("pagination") if isinstance(body.get("pagination"), Mapping) else {}
-        next_page = pagination.get("next_page") or None
-        token = pagination.get("next_page_token") or None
+        pagination = body.get("pagination")
+        if not isinstance(pagination, Mapping):
+            pagination = {}
+        next_page: str | None = pagination.get("next_page") or None
+        token: str | None = pagination.get("next_page_token") or None
         if not next_page and not token:
             return
         marker = str(token or next_page)
@@ -47,7 +49,7 @@ def collection_pages(
             return
         seen_tokens.add(marker)
         link = urlsplit(next_page) if next_page else None
-        if link is not None and (link.scheme, link.netloc) == (base.scheme, base.netloc):
+        if next_page and link is not None and (link.scheme, link.netloc) == (base.scheme, base.netloc):
             url, query = next_page, None
         elif token:
             url, query = path, {**params, "page_token": token}
