@@ -81,6 +81,46 @@ LANGUAGE_ZONES = {
     "de": ("Berlin",),
     "fr": ("Paris",),
 }
+@dataclass(frozen=True)
+class PaceProfile:
+    """When people register for a webinar, relative to its start (BigMarker registrations).
+
+    A registration falls on the day of the webinar (the last 24 hours) with ``p_day``, in the
+    six days before with ``p_week``, else earlier: ``7 + Exp(mean_early_days)`` days before (at
+    most 60). 2 % register after the start (for the replay, or late during the session).
+    """
+
+    p_day: float
+    p_week: float
+    mean_early_days: float
+
+
+# Courses fill at their own pace: a forecast has to learn each course's curve.
+PACE_PROFILES: dict[str, PaceProfile] = {
+    "Data Analytics": PaceProfile(0.22, 0.48, 9.0),
+    "UX Design": PaceProfile(0.30, 0.45, 6.0),
+    "Product Management": PaceProfile(0.15, 0.40, 14.0),
+    "Python for Beginners": PaceProfile(0.35, 0.42, 5.0),
+    "Digital Marketing": PaceProfile(0.20, 0.35, 18.0),
+}
+DEFAULT_PACE = PaceProfile(0.25, 0.45, 10.0)
+LATE_REGISTRATION_SHARE = 0.02
+
+
+def registration_ts(rand: Any, start: int, end: int, pace: PaceProfile) -> int:
+    """One registration time (epoch seconds) for a webinar ``[start, end)`` under ``pace``."""
+    u = rand()
+    if u < LATE_REGISTRATION_SHARE:  # after the start: legal (during the session, or for the replay)
+        return start + 60 + int(rand() * (end - start + 2 * DAY))
+    v = rand()
+    if v < pace.p_day:
+        return start - 300 - int(rand() * (DAY - 300))
+    if v < pace.p_day + pace.p_week:
+        return start - DAY - int(rand() * 6 * DAY)
+    early_days = min(60.0, 7.0 + -math.log(1.0 - rand()) * pace.mean_early_days)
+    return start - int(early_days * DAY)
+
+
 SESSIONS = ("Intro session", "Info webinar", "Live Q&A", "Career talk", "Open house")
 BM_UNMAPPED_TITLES = (
     "Company all-hands",
@@ -575,20 +615,14 @@ class Universe:
         n_walk = int(n_regs * conf.show_rate * conf.walk_in_rate + rand()) if n_regs else int(rand() * 2)
         people = rng.sample(range(self.n_people), n_regs + n_walk)
         course = conf.intended_course if conf.intended_course in COURSES else rng.choice(COURSES)
+        pace = PACE_PROFILES.get(conf.intended_course, DEFAULT_PACE)
         custom_lang = LANGUAGE_NAMES[conf.language]
         regs: list[dict[str, Any]] = []
         reg_ts: list[int] = []
         reg_people: list[tuple[Person, str, int]] = []
         for p in people[:n_regs]:
             person = self.person(p)
-            u = rand()
-            if u < 0.02:  # registered after the start: legal (some during the session, some for the replay)
-                ts = start + 60 + int(rand() * (end - start + 2 * DAY))
-            elif u < 0.90:
-                ts = start - 300 - int(rand() * rand() * 30 * DAY)
-            else:
-                ts = start - int((30 + rand() * 30) * DAY)
-            ts = max(ts, created + 60)
+            ts = max(registration_ts(rand, start, end, pace), created + 60)
             email = person.email
             v = rand()
             if v < 0.04:

@@ -202,13 +202,15 @@ def compute_truth(
         window_end: Keep webinars starting before this instant (optional): ``[start, end)``.
 
     Returns:
-        ``{"as_of", "seed", "scale", "timezone", "webinars": [...], "legacy_matches": [...], "summary"}``;
+        ``{"as_of", "seed", "scale", "timezone", "webinars": [...], "legacy_matches": [...],
+        "registration_pace": [...], "summary"}``;
         webinars sorted by ``(start_time, platform, webinar_id)``.
     """
     faults = faults or Faults()
     tz = ZoneInfo(timezone)
     now = int(as_of.timestamp())
-    webinars = _bigmarker_truth(universe, now, faults, tz)
+    pace: list[dict[str, Any]] = []
+    webinars = _bigmarker_truth(universe, now, faults, tz, pace)
     legacy, matches = _legacy_truth(universe, now, faults, tz)
     webinars.extend(legacy)
     lo = int(window_start.timestamp()) if window_start else None
@@ -221,6 +223,7 @@ def compute_truth(
     webinars = sorted(
         filter(in_window, webinars), key=lambda w: (w["start_time"], w["platform"], w["webinar_id"])
     )
+    kept = {w["webinar_id"] for w in webinars}
     summary: dict[str, Any] = {}
     for platform in ("bigmarker", "legacy"):
         rows = [w for w in webinars if w["platform"] == platform]
@@ -242,11 +245,30 @@ def compute_truth(
         "timezone": timezone,
         "webinars": webinars,
         "legacy_matches": matches,
+        # BigMarker webinars' registration curves (marts.registration_pace), in the window.
+        "registration_pace": [point for point in pace if point["webinar_id"] in kept],
         "summary": summary,
     }
 
 
-def _bigmarker_truth(universe: Universe, now: int, faults: Faults, tz: ZoneInfo) -> list[dict[str, Any]]:
+PACE_MAX_DAYS = 42
+"""Curve points of the registration pace (dbt var ``pace_max_days``)."""
+
+
+def pace_points(first_registered: list[int], start: int, now: int) -> list[dict[str, int]]:
+    """A webinar's registration curve: registrations made at least ``d`` whole days before
+    ``start`` for every ``d`` in 0..42 whose moment ``start - d days`` is not after ``now``."""
+    day = 86_400
+    return [
+        {"days_before": d, "registrations": sum(ts <= start - d * day for ts in first_registered)}
+        for d in range(PACE_MAX_DAYS + 1)
+        if start - d * day <= now
+    ]
+
+
+def _bigmarker_truth(
+    universe: Universe, now: int, faults: Faults, tz: ZoneInfo, pace: list[dict[str, Any]] | None = None
+) -> list[dict[str, Any]]:
     seed, rate = universe.seed, faults.malformed_rate
     bad_dates = universe.bad_date_ids if faults.bad_webinar_dates else frozenset()
     out = []
@@ -257,12 +279,19 @@ def _bigmarker_truth(universe: Universe, now: int, faults: Faults, tz: ZoneInfo)
         if conf.id in bad_dates:
             start, end = shift_to_2099(start), shift_to_2099(end)
         children = universe.bigmarker_children(conf)
-        registered = {
-            _norm(reg["email"])
-            for reg, ts in zip(children.registrations, children.registered_ts, strict=True)
-            if ts <= now
-            and not malformation(seed, "bigmarker_registrations", f"{conf.id}:{reg['bmid']}", rate)
-        }
+        first_registered: dict[str, int] = {}
+        for reg, ts in zip(children.registrations, children.registered_ts, strict=True):
+            if ts <= now and not malformation(
+                seed, "bigmarker_registrations", f"{conf.id}:{reg['bmid']}", rate
+            ):
+                email = _norm(reg["email"])
+                first_registered[email] = min(ts, first_registered.get(email, ts))
+        registered = set(first_registered)
+        if pace is not None:
+            pace.extend(
+                {"platform": "bigmarker", "webinar_id": conf.id, **point}
+                for point in pace_points(list(first_registered.values()), start, now)
+            )
         is_held = start < now
         seconds: dict[str, int] = defaultdict(int)
         if is_held and end <= now:

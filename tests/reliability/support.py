@@ -130,7 +130,30 @@ def truth_mismatches(
         if got != want:
             differing = [k for k in got if got[k] != want[k]]
             mismatches.append((key, {k: got[k] for k in differing}, {k: want[k] for k in differing}))
-    return mismatches
+    return mismatches + pace_mismatches(stack, truth)
+
+
+def pace_mismatches(stack: Any, truth: dict[str, Any]) -> list[tuple[Any, Any, Any]]:
+    """Differences between ``marts.registration_pace`` (BigMarker webinars, known points) and
+    the truth's registration curves: ``(("pace", webinar_id, days_before), got, want)``."""
+    want = {
+        (p["webinar_id"], p["days_before"]): p["registrations"]
+        for p in truth["registration_pace"]
+    }
+    got = {
+        (r[0], r[1]): r[2]
+        for r in stack.query(
+            "select webinar_id, days_before, registrations from marts.registration_pace "
+            "where platform = 'bigmarker' and registrations is not null and webinar_id = any(%s)",
+            (sorted({w for w, _ in want}),),
+            as_bi=True,
+        )
+    }
+    return [
+        (("pace", *key), got.get(key), want.get(key))
+        for key in sorted(set(want) | set(got))
+        if got.get(key) != want.get(key)
+    ][:10]
 
 
 def attendance_numbers(stack: Any) -> dict[tuple[str, str], tuple[int, int | None]]:
