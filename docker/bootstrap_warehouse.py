@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                     conn,
                     owner_password=owner_password,
                     bi_password=_require("DWH_BI_PASSWORD"),
+                    crm_password=os.environ.get("DWH_CRM_PASSWORD") or None,
                     database=database,
                 )
             break

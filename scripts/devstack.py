@@ -47,10 +47,15 @@ import local_pg  # noqa: E402
 def _secrets() -> dict[str, str]:
     LOCAL.mkdir(exist_ok=True)
     if SECRETS.exists():
-        return json.loads(SECRETS.read_text())
+        known = json.loads(SECRETS.read_text())
+        if "crm_password" not in known:  # a stack set up before the follow-up lists existed
+            known["crm_password"] = secrets.token_urlsafe(18)
+            SECRETS.write_text(json.dumps(known))
+        return known
     data = {
         "owner_password": secrets.token_urlsafe(18),
         "bi_password": secrets.token_urlsafe(18),
+        "crm_password": secrets.token_urlsafe(18),
         "pii_key": secrets.token_urlsafe(32),
     }
     SECRETS.write_text(json.dumps(data))
@@ -103,7 +108,7 @@ def bootstrap(sec: dict[str, str]) -> str:
     with psycopg.connect(super_dsn, autocommit=True) as conn:
         bootstrap_roles(
             conn, owner_password=sec["owner_password"], bi_password=sec["bi_password"],
-            database=local_pg.DATABASE,
+            crm_password=sec["crm_password"], database=local_pg.DATABASE,
         )
     owner_dsn = f"postgresql://dwh_owner:{sec['owner_password']}@127.0.0.1:{port}/{local_pg.DATABASE}"
     with psycopg.connect(owner_dsn) as conn:
@@ -144,6 +149,7 @@ def write_env(owner_dsn: str, sec: dict[str, str]) -> dict[str, str]:
         "AIRFLOW_CONN_DWH_DEFAULT": owner_dsn,
         "DWH_PII_KEY": sec["pii_key"],
         "DWH_BI_DSN": f"postgresql://bi_reader:{sec['bi_password']}@127.0.0.1:{port}/{local_pg.DATABASE}",
+        "DWH_CRM_DSN": f"postgresql://crm_reader:{sec['crm_password']}@127.0.0.1:{port}/{local_pg.DATABASE}",
         "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DWH_HOST": "127.0.0.1",

@@ -9,11 +9,11 @@ it reports.
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from webinar_dwh.config import ConfigError, PipelineSettings, get_connection
+from webinar_dwh.notify import DeliveryError, post_json
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,6 @@ def send_alert(
     log_url: str | None = None,
 ) -> bool:
     """Send one alert; returns whether a webhook accepted it."""
-    import requests
-
     body = build_alert(
         kind=kind, dag_id=dag_id, task_id=task_id, logical_date=logical_date, reason=reason, log_url=log_url
     )
@@ -80,19 +78,9 @@ def send_alert(
     except ConfigError:
         log.info("no alert connection '%s' defined: alert logged only", alert_conn_id())
         return False
-    if not conn.host:
-        log.warning("alert connection '%s' has no host (webhook URL)", alert_conn_id())
-        return False
-    url = conn.host if "://" in conn.host else f"https://{conn.host}"
-    headers = {"Content-Type": "application/json"}
-    if conn.password:
-        headers["Authorization"] = f"Bearer {conn.password}"
     try:
-        resp = requests.post(url, data=json.dumps(body), headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        log.error("alert webhook unreachable (%s)", type(exc).__name__)
-        return False
-    if resp.status_code >= 300:
-        log.error("alert webhook answered HTTP %s", resp.status_code)
+        post_json(conn, body)
+    except DeliveryError as exc:
+        log.error("alert not delivered: %s", exc)
         return False
     return True

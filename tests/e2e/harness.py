@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MORNING = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 OWNER_PASSWORD = secrets.token_urlsafe(12)
 BI_PASSWORD = secrets.token_urlsafe(12)
+CRM_PASSWORD = secrets.token_urlsafe(12)
 PII_KEY = secrets.token_urlsafe(24)
 
 
@@ -147,7 +148,13 @@ def bootstrap_warehouse(db_dsn: str) -> tuple[str, str]:
     dbname = db_dsn.rsplit("/", 1)[1]
     host_port = db_dsn.split("@", 1)[1].rsplit("/", 1)[0]
     with psycopg.connect(db_dsn, autocommit=True) as conn:
-        bootstrap_roles(conn, owner_password=OWNER_PASSWORD, bi_password=BI_PASSWORD, database=dbname)
+        bootstrap_roles(
+            conn,
+            owner_password=OWNER_PASSWORD,
+            bi_password=BI_PASSWORD,
+            crm_password=CRM_PASSWORD,
+            database=dbname,
+        )
     owner_dsn = f"postgresql://dwh_owner:{OWNER_PASSWORD}@{host_port}/{dbname}"
     bi_dsn = f"postgresql://bi_reader:{BI_PASSWORD}@{host_port}/{dbname}"
     with psycopg.connect(owner_dsn) as conn:

@@ -33,12 +33,19 @@ OWNER_ROLE: Final = "dwh_owner"
 BI_ROLE: Final = "bi_reader"
 """The BI tools' role: ``CONNECT``, ``USAGE`` on ``marts`` and ``SELECT`` on its tables only."""
 
+CRM_ROLE: Final = "crm_reader"
+"""The sales team's role: ``CONNECT``, ``USAGE`` on ``crm`` and ``SELECT`` on its follow-up lists
+(clear-text e-mails) only; nothing in ``marts`` or below."""
+
 RAW_SCHEMA: Final = "raw"
 META_SCHEMA: Final = "meta"
 STAGING_SCHEMA: Final = "staging"
 INTERMEDIATE_SCHEMA: Final = "intermediate"
 MARTS_BUILD_SCHEMA: Final = "marts_build"
 MARTS_SCHEMA: Final = "marts"
+CRM_SCHEMA: Final = "crm"
+"""Follow-up lists with contact e-mails (dbt models tagged ``crm``, built after publish):
+readable by ``crm_reader`` only, never by ``bi_reader``."""
 
 PRIVATE_SCHEMAS: Final[tuple[str, ...]] = (
     RAW_SCHEMA,
@@ -49,7 +56,7 @@ PRIVATE_SCHEMAS: Final[tuple[str, ...]] = (
 )
 """Schemas nobody but the owner may use (``PUBLIC`` and ``bi_reader`` get nothing)."""
 
-SCHEMAS: Final[tuple[str, ...]] = (*PRIVATE_SCHEMAS, MARTS_SCHEMA)
+SCHEMAS: Final[tuple[str, ...]] = (*PRIVATE_SCHEMAS, MARTS_SCHEMA, CRM_SCHEMA)
 
 QUARANTINE_TABLE: Final = "quarantine"
 
@@ -251,6 +258,7 @@ def bootstrap_roles(
     owner_password: str,
     bi_password: str,
     database: str,
+    crm_password: str | None = None,
     retries: int = 3,
 ) -> None:
     """Create or update the LOGIN roles and the database-level set-up (idempotent).
@@ -258,8 +266,9 @@ def bootstrap_roles(
     Runs in one transaction on ``superuser_conn``, which must be a superuser connected to
     ``database`` (extensions are per database). It
 
-    * creates ``dwh_owner`` and ``bi_reader`` if missing, and (re)sets ``LOGIN`` and their
-      passwords (sent as client-side SCRAM-SHA-256 verifiers, never in clear SQL text);
+    * creates ``dwh_owner``, ``bi_reader`` and ``crm_reader`` if missing, and (re)sets ``LOGIN``
+      and their passwords (sent as client-side SCRAM-SHA-256 verifiers, never in clear SQL text);
+      ``crm_reader`` without a password given stays as it is (``NOLOGIN`` when new);
     * creates the ``pgcrypto`` extension (the keyed e-mail hash of the marts);
     * revokes ``PUBLIC``'s default ``CONNECT``/``TEMPORARY`` on the database, grants the owner
       ``CONNECT, CREATE, TEMPORARY`` and ``bi_reader`` ``CONNECT`` only;
@@ -275,6 +284,8 @@ def bootstrap_roles(
             transaction (autocommit or idle).
         owner_password: password for ``dwh_owner`` (from the environment, never hard-coded).
         bi_password: password for ``bi_reader``.
+        crm_password: password for ``crm_reader`` (the follow-up lists); ``None`` keeps its
+            password, or creates it without login when it does not exist yet.
         database: the warehouse database name; must equal the connection's current database.
         retries: attempts when another session changes the same roles at the same moment
             (PostgreSQL answers "tuple concurrently updated" / a unique violation then).
@@ -286,6 +297,8 @@ def bootstrap_roles(
     for name, value in (("owner_password", owner_password), ("bi_password", bi_password)):
         if not value:
             raise ValueError(f"{name} must be a non-empty string")
+    if crm_password is not None and not crm_password:
+        raise ValueError("crm_password must be a non-empty string or None")
     if superuser_conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
         raise BootstrapError("bootstrap_roles needs a connection outside a transaction")
     for attempt in range(1, retries + 1):
@@ -293,7 +306,11 @@ def bootstrap_roles(
             with superuser_conn.transaction():
                 _bootstrap_roles_txn(
                     superuser_conn,
-                    passwords={OWNER_ROLE: owner_password, BI_ROLE: bi_password},
+                    passwords={
+                        OWNER_ROLE: owner_password,
+                        BI_ROLE: bi_password,
+                        **({CRM_ROLE: crm_password} if crm_password else {}),
+                    },
                     database=database,
                 )
             break
@@ -331,23 +348,30 @@ def _bootstrap_roles_txn(conn: psycopg.Connection, *, passwords: dict[str, str],
             ).format(sql.Identifier(role), sql.Literal(verifier.decode("ascii")))
         )
 
+    if not conn.execute("select 1 from pg_roles where rolname = %s", (CRM_ROLE,)).fetchone():
+        conn.execute(sql.SQL("create role {} nologin").format(sql.Identifier(CRM_ROLE)))
+
     conn.execute("create extension if not exists pgcrypto")
 
     db = sql.Identifier(database)
     owner = sql.Identifier(OWNER_ROLE)
     bi = sql.Identifier(BI_ROLE)
+    crm = sql.Identifier(CRM_ROLE)
     for stmt in (
         "revoke all on database {db} from public",
         "grant connect, create, temporary on database {db} to {owner}",
         "revoke all on database {db} from {bi}",
         "grant connect on database {db} to {bi}",
         "alter role {bi} in database {db} set search_path = " + MARTS_SCHEMA,
+        "revoke all on database {db} from {crm}",
+        "grant connect on database {db} to {crm}",
+        "alter role {crm} in database {db} set search_path = " + CRM_SCHEMA,
         # The pipeline's statements are many and small (incremental scopes of a few days), but
         # their estimates grow with the tables, and past jit_above_cost PostgreSQL spends up to
         # ~1 s compiling each one (measured at 10 years of history): no JIT for the owner.
         "alter role {owner} in database {db} set jit = off",
     ):
-        conn.execute(sql.SQL(stmt).format(db=db, owner=owner, bi=bi))
+        conn.execute(sql.SQL(stmt).format(db=db, owner=owner, bi=bi, crm=crm))
 
 
 # --------------------------------------------------------------------------- schema (owner)
@@ -565,6 +589,25 @@ def _check_columns(conn: psycopg.Connection) -> None:
 def _apply_privileges(conn: psycopg.Connection) -> None:
     owner = sql.Identifier(OWNER_ROLE)
     bi = sql.Identifier(BI_ROLE)
+    crm_role_exists = conn.execute("select 1 from pg_roles where rolname = %s", (CRM_ROLE,)).fetchone()
+    crm_schema = sql.Identifier(CRM_SCHEMA)
+    for stmt in (
+        "revoke all on schema {s} from public, {bi}",
+        "revoke all on all tables in schema {s} from public, {bi}",
+    ):
+        conn.execute(sql.SQL(stmt).format(s=crm_schema, bi=bi))
+    if crm_role_exists:
+        crm = sql.Identifier(CRM_ROLE)
+        for schema in (*PRIVATE_SCHEMAS, MARTS_SCHEMA):
+            conn.execute(sql.SQL("revoke all on schema {} from {}").format(sql.Identifier(schema), crm))
+        for stmt in (
+            "grant usage on schema {s} to {crm}",
+            "grant select on all tables in schema {s} to {crm}",
+            "alter default privileges for role {owner} in schema {s} grant select on tables to {crm}",
+        ):
+            conn.execute(sql.SQL(stmt).format(s=crm_schema, crm=crm, owner=owner))
+    else:
+        log.warning("role %s missing: run bootstrap_roles() to create it (follow-up lists)", CRM_ROLE)
     for schema in PRIVATE_SCHEMAS:
         ident = sql.Identifier(schema)
         for stmt in (
