@@ -20,6 +20,10 @@ only then publishes them to the `marts` schema that BI tools read (write-audit-p
    only the build this run's gate validated and never one older than what BI reads; a no-op
    when this run's build is already published. A refusal says which tasks to clear.
 7. `run_report` - rows per source; a warning counts quarantined records.
+8. `build_followups` - the sales team's follow-up lists (schema `crm`, role `crm_reader`) from
+   the marts just published: no-shows, attendees, highly engaged attendees with their e-mails.
+9. `send_digest` - the morning digest (yesterday, the coming week with forecasts, flags, data
+   health) to the connections in `DWH_DIGEST_CONN_IDS`; once per morning; never fails the run.
 
 A source whose connection is missing is **skipped** with a log line saying which connection to set.
 Rerunning any date is safe: raw is append-only and staging keeps the latest record per key, and
@@ -136,6 +140,21 @@ def webinar_attendance() -> None:
 
         return pipeline.report(loads, published)
 
+    @task
+    def build_followups(**context) -> dict:
+        """Build the sales team's follow-up lists (schema `crm`) from the marts just published."""
+        from webinar_dwh import pipeline
+
+        with fail_fast():
+            return pipeline.build_followups(pipeline.RunInfo.from_context(context))
+
+    @task
+    def send_digest(report: dict, **context) -> dict:
+        """Send the morning digest to the team (webhook and/or e-mail); never fails the run."""
+        from webinar_dwh import pipeline
+
+        return pipeline.send_digest(pipeline.RunInfo.from_context(context), report)
+
     prepared = prepare_warehouse()
     summaries = [extract_load.override(task_id=f"extract_load_{src}")(source=src) for src in SOURCES]
     prepared >> summaries
@@ -147,7 +166,8 @@ def webinar_attendance() -> None:
     validated = validate_marts()
     published = publish_marts()
     loaded >> freshness >> dbt_build >> validated >> published
-    run_report(loaded, published)
+    published >> build_followups()
+    send_digest(run_report(loaded, published))
 
 
 webinar_attendance()

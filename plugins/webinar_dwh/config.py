@@ -237,6 +237,13 @@ def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return value
 
 
+def _env_list(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
 def _env_bool(name: str) -> bool | None:
     raw = os.environ.get(name)
     if not raw:
@@ -273,6 +280,9 @@ class PipelineSettings:
         docs_dir: Where runs write GX Data Docs and dbt docs (``DWH_DOCS_DIR``; default
             ``.local/docs`` of the checkout).
         alert_conn_id: Connection whose host is the alert webhook (``DWH_ALERT_CONN_ID``).
+        digest_conn_ids: Destinations of the morning digest, connection ids separated by commas
+            (``DWH_DIGEST_CONN_IDS``); a connection that is not defined is skipped with a log line.
+        dashboard_url: The dashboard's address, linked from the digest (``DWH_DASHBOARD_URL``).
     """
 
     timezone: str = "Europe/Berlin"
@@ -289,6 +299,8 @@ class PipelineSettings:
     freshness_error_hours: int = 72
     docs_dir: str | None = None
     alert_conn_id: str = "dwh_alerts"
+    digest_conn_ids: tuple[str, ...] = ("digest_webhook", "digest_email")
+    dashboard_url: str = "http://127.0.0.1:8501"
 
     @classmethod
     def for_parsing(cls) -> tuple[PipelineSettings, str | None]:
@@ -345,6 +357,8 @@ class PipelineSettings:
             freshness_error_hours=error_hours,
             docs_dir=os.environ.get("DWH_DOCS_DIR") or None,
             alert_conn_id=os.environ.get("DWH_ALERT_CONN_ID") or cls.alert_conn_id,
+            digest_conn_ids=_env_list("DWH_DIGEST_CONN_IDS", cls.digest_conn_ids),
+            dashboard_url=os.environ.get("DWH_DASHBOARD_URL") or cls.dashboard_url,
         )
 
 

@@ -119,6 +119,8 @@ def dbt_build_group(
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
+            # The follow-up lists read the published marts: built after publish (build_followups).
+            exclude=["tag:crm"],
             test_behavior=TestBehavior.AFTER_ALL,
             enable_mock_profile=False,
         ),

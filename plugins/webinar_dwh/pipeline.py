@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ from typing import Any
 import psycopg
 from psycopg import errors
 
-from webinar_dwh import config
-from webinar_dwh.alerts import send_alert
+from webinar_dwh import config, digest, notify
+from webinar_dwh.alerts import redact, send_alert
 from webinar_dwh.dbt_runner import run_dbt, run_source_freshness
 from webinar_dwh.records import Item, Record
 from webinar_dwh.run import RunInfo
@@ -419,3 +419,97 @@ def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
         "published": published,
         "dbt_docs": build_dbt_docs(),
     }
+
+
+# --------------------------------------------------------------------------- after publish
+
+
+def build_followups(run: RunInfo) -> dict[str, Any]:
+    """Build the follow-up lists (dbt models tagged ``crm``) from the marts just published.
+
+    Raises:
+        RuntimeError: a model or one of its tests failed (the lists keep their previous version).
+    """
+    as_of = build_as_of(run)
+    res = run_dbt(["build", "--select", "tag:crm"], dbt_vars=dbt_build_vars(run, as_of))
+    results = getattr(res.result, "results", None) or []
+    failed = [
+        f"{r.node.name}: {r.status}" for r in results if str(r.status).lower() not in {"success", "pass"}
+    ]
+    if not res.success:
+        raise RuntimeError(f"follow-up lists not built: {failed or res.exception}")
+    log.info("follow-up lists built as of %s (%d nodes)", as_of.isoformat(), len(results))
+    return {"as_of": as_of.isoformat(), "nodes": len(results)}
+
+
+def send_digest(run: RunInfo, report: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Send the morning digest (:mod:`webinar_dwh.digest`) to every configured destination.
+
+    Never raises: a failure is logged and alerted once, and the run goes on. Returns what was
+    sent, skipped (destination not defined, or this morning already delivered) and failed.
+    """
+    settings = config.PipelineSettings.from_env()
+    report = report or {}
+    outcome: dict[str, dict[str, str]] = {"sent": {}, "skipped": {}, "failed": {}}
+    try:
+        with warehouse_connection() as conn:
+            data = digest.collect(
+                conn,
+                timezone=settings.timezone,
+                quarantined=sum((report.get("quarantined") or {}).values()),
+                vendor_value_notices=int(report.get("vendor_value_notices") or 0),
+            )
+            if data is None:
+                log.info("no digest: nothing is published yet")
+                return outcome
+            message = digest.compose(data, dashboard_url=settings.dashboard_url, timezone=settings.timezone)
+            for conn_id in settings.digest_conn_ids:
+                _deliver_digest(conn, conn_id, message, data.day, run, outcome)
+    except Exception as exc:  # the digest never fails the run that published
+        outcome["failed"]["digest"] = f"{type(exc).__name__}: {redact(str(exc))[:300]}"
+    if outcome["failed"]:
+        log.error("morning digest not delivered: %s", outcome["failed"])
+        send_alert(
+            kind="digest_failed",
+            dag_id="webinar_attendance",
+            task_id="send_digest",
+            logical_date=run.logical_date.isoformat(),
+            reason="; ".join(f"{k}: {v}" for k, v in outcome["failed"].items()),
+        )
+    log.info("morning digest: %s", outcome)
+    return outcome
+
+
+def _deliver_digest(
+    conn: Any,
+    conn_id: str,
+    message: notify.Message,
+    day: date,
+    run: RunInfo,
+    outcome: dict[str, dict[str, str]],
+) -> None:
+    try:
+        destination = config.get_connection(conn_id)
+    except config.ConfigError:
+        outcome["skipped"][conn_id] = "connection not defined"
+        log.info("digest destination '%s' is not defined: skipped", conn_id)
+        return
+    sent = conn.execute(
+        "select channel, delivered_at from meta.digest_deliveries where digest_date = %s and conn_id = %s",
+        (day, conn_id),
+    ).fetchone()
+    if sent:
+        outcome["skipped"][conn_id] = f"already sent for {day.isoformat()} at {sent[1].isoformat()}"
+        return
+    try:
+        channel = notify.deliver(destination, message)
+    except notify.DeliveryError as exc:
+        outcome["failed"][conn_id] = str(exc)
+        return
+    conn.execute(
+        "insert into meta.digest_deliveries (digest_date, conn_id, channel, dag_run_id) "
+        "values (%s, %s, %s, %s) on conflict do nothing",
+        (day, conn_id, channel, run.dag_run_id),
+    )
+    conn.commit()
+    outcome["sent"][conn_id] = channel

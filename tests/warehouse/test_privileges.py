@@ -58,6 +58,25 @@ def test_bi_reader_cannot_write_or_create(published: Warehouse) -> None:
                 conn.execute(stmt)
 
 
+def test_follow_up_lists_are_readable_by_crm_reader_only(published: Warehouse) -> None:
+    """Schema crm (clear-text e-mails): crm_reader reads it, including tables dbt creates later;
+    bi_reader and PUBLIC get nothing there, and crm_reader nothing anywhere else."""
+    with psycopg.connect(published.owner_dsn) as conn:
+        conn.execute("create table crm.followup_no_shows as select 'ann@x.com'::text as email")
+        conn.commit()
+    with psycopg.connect(published.crm_dsn) as conn:
+        assert conn.execute("select email from followup_no_shows").fetchall() == [("ann@x.com",)]
+    with psycopg.connect(published.bi_dsn) as conn, pytest.raises(errors.InsufficientPrivilege):
+        conn.execute("select email from crm.followup_no_shows")
+    for relation in ("marts.dim_webinars", *(f"{schema}.secret" for schema in PRIVATE_SCHEMAS)):
+        with psycopg.connect(published.crm_dsn) as conn, pytest.raises(errors.InsufficientPrivilege):
+            conn.execute(sql.SQL("select * from {}").format(sql.Identifier(*relation.split("."))))
+    with psycopg.connect(published.crm_dsn, autocommit=True) as conn:
+        for stmt in ("insert into crm.followup_no_shows values ('x@y.z')", "create table crm.mine (x int)"):
+            with pytest.raises(errors.InsufficientPrivilege):
+                conn.execute(stmt)
+
+
 def test_default_privileges_cover_tables_created_in_marts_later(published: Warehouse) -> None:
     with psycopg.connect(published.owner_dsn) as conn:
         conn.execute("create table marts.created_directly as select 1 as n")

@@ -230,6 +230,18 @@ _META_DDL: Final[tuple[str, ...]] = (
         validated_at timestamptz not null default now()
     )
     """,
+    # One morning digest per reporting date and destination (webinar_dwh.digest): a rerun or a
+    # backfill does not send the team the same morning twice.
+    """
+    create table if not exists {meta}.digest_deliveries (
+        digest_date date not null,
+        conn_id text not null,
+        channel text not null,
+        dag_run_id text not null,
+        delivered_at timestamptz not null default now(),
+        primary key (digest_date, conn_id)
+    )
+    """,
 )
 
 
@@ -395,7 +407,7 @@ def ensure_schema(owner_conn: psycopg.Connection, *, pii_key: str | None) -> Non
       _row_seq)`` (incremental reads by parent); ``raw.quarantine``. Creating a missing index
       on a large existing table takes a ``SHARE`` lock (loads wait) for the build, once;
     * ``meta.load_batches``, ``meta.cursors``, ``meta.publications``, ``meta.builds`` (builds the
-      quality gate validated) and the single-row
+      quality gate validated), ``meta.digest_deliveries`` (morning digests sent) and the single-row
       ``meta.pii_key(key)``;
     * ``PUBLIC`` and ``bi_reader`` have no privilege on the private schemas or their tables;
       ``bi_reader`` has ``USAGE`` on ``marts``, ``SELECT`` on its tables, and by default
