@@ -570,6 +570,24 @@ class Universe:
             spec["id"] = cid
             taken.add(cid)
 
+        # Always one webinar in the coming week (the morning digest and the forecast have one to
+        # show at every scale); its own random stream leaves every other conference unchanged.
+        soon = random.Random(f"{self.seed}:bigmarker:next-week")
+        soon_lang = "en"
+        soon_zone = LANGUAGE_ZONES[soon_lang][0]
+        soon_course = soon.choice(COURSES)
+        new(
+            self._local_slot(soon, self.anchor_ts + 3 * DAY - (self.anchor_ts + 3 * DAY) % DAY, soon_zone),
+            title=f"{soon_course} — Open house ({soon_lang.upper()})",
+            type="live_webinar",
+            language=soon_lang,
+            zone=soon_zone,
+            course=soon_course,
+            title_lang=soon_lang,
+            duration=60,
+            n_regs=int(soon.gammavariate(4.0, 75.0)),
+        )
+
         raw.sort(key=lambda s: (s["start_ts"], s["title"]))
         for idx, spec in enumerate(raw):
             spec.setdefault("id", None)

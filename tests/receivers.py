@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email import message_from_bytes
+from email import message_from_bytes, policy
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -59,7 +59,7 @@ class _Mailbox:
         self.got = got
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        mail = message_from_bytes(envelope.content)
+        mail = message_from_bytes(envelope.content, policy=policy.default)
         mail["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         self.got.items.append(mail)
         return "250 OK"

@@ -108,9 +108,17 @@ class Stack:
         published = pipeline.publish(run)
         return {"loads": loads, "validation": validation, "published": published}
 
-    def query(self, sql: str, params: tuple = (), *, as_bi: bool = False) -> list[tuple]:
-        with psycopg.connect(self.bi_dsn if as_bi else self.owner_dsn) as conn:
+    def query(
+        self, sql: str, params: tuple = (), *, as_bi: bool = False, as_crm: bool = False
+    ) -> list[tuple]:
+        dsn = self.bi_dsn if as_bi else self.crm_dsn if as_crm else self.owner_dsn
+        with psycopg.connect(dsn) as conn:
             return conn.execute(sql, params).fetchall()
+
+    @property
+    def crm_dsn(self) -> str:
+        """The sales team's role (``crm_reader``): the follow-up lists in schema ``crm`` only."""
+        return self.bi_dsn.replace(f"bi_reader:{BI_PASSWORD}@", f"crm_reader:{CRM_PASSWORD}@", 1)
 
     def marts_hash(self) -> dict[str, str]:
         """A content hash per published mart (order-independent).

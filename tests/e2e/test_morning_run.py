@@ -19,18 +19,22 @@ One warehouse and one sandbox for the module; the tests run in order and build o
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from tests.e2e.harness import BI_PASSWORD, OWNER_PASSWORD, PII_KEY, make_stack
+from tests.receivers import Received, http_receiver, smtp_receiver, text_part
 from tests.reliability.support import load_all, truth_mismatches
 
 pytestmark = pytest.mark.e2e
@@ -50,13 +54,36 @@ def docs_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(module_db, airflow_metadata_db, docs_dir):
+def receivers() -> Iterator[tuple[Received, Received]]:
+    """The team's webhook and mailbox (real HTTP and SMTP servers) the morning digest goes to."""
+    with http_receiver() as hook, smtp_receiver() as mailbox:
+        yield hook, mailbox
+
+
+@pytest.fixture(scope="module")
+def stack(module_db, airflow_metadata_db, docs_dir, receivers):
     from sandbox.config import Faults
     from webinar_dwh.config import patched_env
 
+    hook, mailbox = receivers
+    host, port = mailbox.url.split(":")
+    destinations = {
+        "AIRFLOW_CONN_DIGEST_WEBHOOK": json.dumps(
+            {"conn_type": "http", "host": hook.url, "extra": {"format": "json"}}
+        ),
+        "AIRFLOW_CONN_DIGEST_EMAIL": json.dumps(
+            {
+                "conn_type": "smtp",
+                "host": host,
+                "port": int(port),
+                "extra": {"to": "team@example.com", "from_email": "dwh@example.com"},
+            }
+        ),
+        "DWH_DASHBOARD_URL": "https://bi.example.com/webinars",
+    }
     sources = ("bigmarker", "calendly", "zoom")
     with (
-        patched_env({"DWH_DOCS_DIR": str(docs_dir)}),
+        patched_env({"DWH_DOCS_DIR": str(docs_dir), **destinations}),
         make_stack(module_db, sources=sources, faults=Faults(hostile_titles=True, surprises=True)) as st,
     ):
         yield st
@@ -172,6 +199,69 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, doc
     assert leaks == []
 
 
+def test_the_morning_digest_and_the_follow_up_lists_are_the_published_numbers(stack, receivers):
+    """After the first run: one digest per destination whose numbers are the published marts;
+    the follow-up lists tie out with the marts, readable by crm_reader and never by bi_reader."""
+    hook, mailbox = receivers
+    (body,) = hook.items
+    data = body["data"]
+    assert data["day"] == "2026-11-24" and data["dashboard_url"] == "https://bi.example.com/webinars"
+    held = stack.query(
+        "select webinar_id, registered, attended from marts.webinar_attendance "
+        "where is_held and webinar_date = '2026-11-23' order by start_time, title",
+        as_bi=True,
+    )
+    yesterday = [[w["webinar_id"], w["registered"], w["attended"]] for w in data["yesterday"]]
+    assert yesterday == [list(r) for r in held]
+    coming = stack.query(
+        "select webinar_id, registered_so_far, forecast_registrations, forecast_attendees, pace_status "
+        "from marts.webinar_forecast where webinar_date between '2026-11-24' and '2026-11-30' "
+        "order by start_time, title",
+        as_bi=True,
+    )
+    assert coming, "the sandbox schedules webinars in the coming week"
+    upcoming = [
+        [w[k] for k in ("webinar_id", "registered_so_far", "forecast_registrations", "forecast_attendees")]
+        + [w["pace_status"]]
+        for w in data["upcoming"]
+    ]
+    assert upcoming == [list(r) for r in coming]
+    assert len(data["flags"]) == stack.query("select count(*) from marts.webinar_flags", as_bi=True)[0][0]
+    (mail,) = mailbox.items
+    text = text_part(mail)
+    assert mail["Subject"] == "Webinars — morning of Tue 24 Nov 2026"
+    for w in data["upcoming"]:
+        assert f"{w['title']}: {w['registered_so_far']} registered, {w['pace_status']}" in text
+    assert "https://bi.example.com/webinars" in text
+    assert stack.query("select count(*) from meta.digest_deliveries") == [(2,)]
+
+    # follow-up lists: no-shows + attendees per webinar are its registrations, as published
+    lists = {
+        (r[0], r[1]): r[2:]
+        for r in stack.query(
+            "select platform, webinar_id, count(*) filter (where segment = 'no_show'), "
+            "count(*) filter (where segment = 'attendee'), count(*) filter (where is_highly_engaged) "
+            "from crm_followups group by 1, 2",
+            as_crm=True,
+        )
+    }
+    published = {
+        (r[0], r[1]): (r[2] - r[3], r[3])
+        for r in stack.query(
+            "select platform, webinar_id, registered, attended from marts.webinar_attendance "
+            "where is_held and start_time >= timestamptz '2026-11-24 05:00+00' - interval '90 days' "
+            "and registered > 0"
+        )
+    }
+    assert {k: v[:2] for k, v in lists.items()} == published
+    assert all(engaged <= attendees for _, attendees, engaged in lists.values())
+    assert stack.query("select count(*) from followup_no_shows where email !~ '@'", as_crm=True) == [(0,)]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        stack.query("select email from crm.crm_followups limit 1", as_bi=True)
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        stack.query("select count(*) from marts.fct_registrations", as_crm=True)
+
+
 def test_published_marts_are_readable_by_bi_and_hold_no_emails(stack):
     rows = stack.query("select count(*) from marts.fct_registrations", as_bi=True)
     assert rows[0][0] > 0
@@ -183,7 +273,7 @@ def test_published_marts_are_readable_by_bi_and_hold_no_emails(stack):
     assert all(len(k[0]) == 64 and "@" not in k[0] for k in keys)
 
 
-def test_rerun_of_the_same_date_leaves_identical_marts(stack):
+def test_rerun_of_the_same_date_leaves_identical_marts(stack, receivers):
     before = stack.marts_hash()
     raw_before = stack.query("select count(*) from raw.bigmarker_registrations")[0][0]
     dag_run = stack.run(LOGICAL)
@@ -192,6 +282,8 @@ def test_rerun_of_the_same_date_leaves_identical_marts(stack):
     PUBLISHED_RUN.update(run_id=dag_run.run_id, run_after=dag_run.run_after)
     # raw is append-only: the rerun appended what it re-pulled, staging deduplicated it
     assert stack.query("select count(*) from raw.bigmarker_registrations")[0][0] >= raw_before
+    # the team got this morning's digest already: not a second time
+    assert [len(r.items) for r in receivers] == [1, 1]
 
 
 def test_clearing_the_gate_of_a_published_run_or_publishing_again_changes_nothing(stack):
