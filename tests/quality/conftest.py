@@ -91,6 +91,45 @@ create table marts_build.vendor_value_notices (
     field text, platform text, raw_value text, bucket text, effect text,
     example_webinar_ids text, webinars bigint, records bigint
 );
+
+-- Two curve points of a held webinar and one of the upcoming one, with its band.
+create table marts_build.registration_pace as
+select * from (values
+    ('bigmarker', 'c-101', 'Intro to SQL', 'sql', 'en', null, 1, 3, 4, 0.75, null::bigint,
+     null::numeric, null::numeric, null::numeric, true, date '2026-10-01'),
+    ('bigmarker', 'c-101', 'Intro to SQL', 'sql', 'en', null, 0, 4, 4, 1.0, null,
+     null, null, null, true, date '2026-10-01'),
+    ('legacy', 'u-d', 'Future talk', 'python', 'en', 'course', 60, 1, null, null, 6,
+     0.5, 1.0, 2.0, false, date '2027-02-01')
+) as t (platform, webinar_id, title, course, language, comparable_level, days_before,
+        registrations, final_registrations, share_of_final, comparables,
+        band_registrations_p25, band_registrations_p50, band_registrations_p75, is_held, webinar_date);
+
+create table marts_build.webinar_forecast as
+select 'u-d' as webinar_id, 'legacy' as platform, 'Future talk' as title, 'python' as course,
+       'en' as language, 'course' as comparable_level, 'on track' as pace_status,
+       60.5 as days_to_start, 1 as registered_so_far, 42 as pace_point,
+       1 as registrations_at_pace_point, 6 as comparables, 0.5 as band_registrations_p25,
+       1.0 as band_registrations_p50, 2.0 as band_registrations_p75,
+       0.2 as expected_share_so_far, 5 as forecast_registrations,
+       3 as forecast_registrations_low, 9 as forecast_registrations_high,
+       0.5 as expected_show_up_rate, 3 as forecast_attendees, 1 as forecast_attendees_low,
+       6 as forecast_attendees_high, date '2027-02-01' as webinar_date,
+       timestamptz '2027-02-01 17:00+01' as start_time, timestamptz '2026-11-25 05:00+00' as forecast_at;
+
+create table marts_build.forecast_backtest as
+select 'c-102' as webinar_id, 'bigmarker' as platform, 'sql' as course, 'de' as language,
+       'course' as comparable_level, 1 as horizon_days, 1 as registrations_at_horizon,
+       2 as final_registrations, 2.5 as forecast_registrations, 4.0 as baseline_registrations,
+       0.5 as forecast_abs_error, 2.0 as baseline_abs_error, date '2026-10-08' as webinar_date,
+       timestamptz '2026-10-07 15:00+00' as forecast_at;
+
+create table marts_build.webinar_flags as
+select 'pace_well_behind' as flag, 'legacy:u-d' as flagged_key, 'legacy' as platform,
+       'u-d' as webinar_id, 'Future talk' as title, 'python' as course, 'en' as language,
+       '1 registrations 42 days before start; comparable webinars had 1-2 by then.' as reason,
+       1::numeric as observed, 0.5 as expected_low, 2.0 as expected_high,
+       date '2027-02-01' as webinar_date, date '2026-11-25' as flagged_on;
 """
 
 #: ``fct_registrations._watermark`` of each platform's rows: the build that last (re)wrote them.

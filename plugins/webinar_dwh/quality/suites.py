@@ -417,6 +417,99 @@ MARTS: dict[str, MartSpec] = {
                 *_non_negative("webinars", "registered", "attended", "walk_ins", "total_minutes"),
             ),
         ),
+        # Registration pace, forecast and flags (docs/design.md, "Forecast"): derived views of
+        # the figures above; a missing one is reported and skipped, never blocks the figures.
+        MartSpec(
+            name="registration_pace",
+            columns=(
+                "platform", "webinar_id", "title", "course", "language", "comparable_level",
+                "days_before", "registrations", "final_registrations", "share_of_final",
+                "comparables", "band_registrations_p25", "band_registrations_p50",
+                "band_registrations_p75", "is_held", "webinar_date",
+            ),
+            key=("platform", "webinar_id", "days_before"),
+            required=False,
+            checks=(
+                _block("ExpectColumnValuesToBeBetween", column="days_before", min_value=0, max_value=366),
+                _block("ExpectColumnValuesToBeBetween", column="share_of_final", min_value=0, max_value=1),
+                *_non_negative("registrations"),
+                _block(
+                    "ExpectColumnPairValuesAToBeGreaterThanB",
+                    column_A="final_registrations",
+                    column_B="registrations",
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                ),
+            ),
+        ),
+        MartSpec(
+            name="webinar_forecast",
+            columns=(
+                "webinar_id", "platform", "title", "course", "language", "comparable_level",
+                "pace_status", "days_to_start", "registered_so_far", "pace_point",
+                "registrations_at_pace_point", "comparables", "band_registrations_p25",
+                "band_registrations_p50", "band_registrations_p75", "expected_share_so_far",
+                "forecast_registrations", "forecast_registrations_low", "forecast_registrations_high",
+                "expected_show_up_rate", "forecast_attendees", "forecast_attendees_low",
+                "forecast_attendees_high", "webinar_date", "start_time", "forecast_at",
+            ),
+            key=("platform", "webinar_id"),
+            required=False,
+            checks=(
+                *(
+                    _block(
+                        "ExpectColumnPairValuesAToBeGreaterThanB",
+                        column_A=a,
+                        column_B=b,
+                        or_equal=True,
+                        ignore_row_if="either_value_is_missing",
+                    )
+                    for a, b in (
+                        ("forecast_registrations", "registered_so_far"),
+                        ("forecast_registrations", "forecast_registrations_low"),
+                        ("forecast_registrations_high", "forecast_registrations"),
+                    )
+                ),
+                _rate_between_0_and_1("expected_show_up_rate"),
+                _block(
+                    "ExpectColumnValuesToBeInSet",
+                    column="pace_status",
+                    value_set=["ahead", "on track", "behind", "well behind", "not started", "no comparables"],
+                ),
+            ),
+        ),
+        MartSpec(
+            name="forecast_backtest",
+            columns=(
+                "webinar_id", "platform", "course", "language", "comparable_level", "horizon_days",
+                "registrations_at_horizon", "final_registrations", "forecast_registrations",
+                "baseline_registrations", "forecast_abs_error", "baseline_abs_error",
+                "webinar_date", "forecast_at",
+            ),
+            key=("platform", "webinar_id", "horizon_days"),
+            required=False,
+            checks=(
+                _block("ExpectColumnValuesToBeBetween", column="final_registrations", min_value=1),
+                *_non_negative("forecast_abs_error", "baseline_abs_error"),
+            ),
+        ),
+        MartSpec(
+            name="webinar_flags",
+            columns=(
+                "flag", "flagged_key", "platform", "webinar_id", "title", "course", "language",
+                "reason", "observed", "expected_low", "expected_high", "webinar_date", "flagged_on",
+            ),
+            key=("flag", "flagged_key"),
+            required=False,
+            checks=(
+                _block(
+                    "ExpectColumnValuesToBeInSet",
+                    column="flag",
+                    value_set=["show_up_outside_band", "pace_well_behind", "course_registrations_drop"],
+                ),
+                *_not_null("reason"),
+            ),
+        ),
         # Vendor values the pipeline did not know, and where they landed (dbt mart of the same
         # name): normally empty. A row is a warning for the on-call person, never a block - the
         # values are already in their documented buckets (docs/design.md, "Vendor values").

@@ -197,6 +197,8 @@ final as (
 select
     ----------  ids
     flag,
+    -- What is flagged: the webinar ('<platform>:<webinar_id>') or the course ('course:<name>').
+    coalesce(platform || ':' || webinar_id, 'course:' || course) as flagged_key,
     platform,
     webinar_id,
 
