@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: docs help demo test test-fast lint typecheck venv postgres stack down manifest airflow dashboard bench lock clean
+.PHONY: followups docs help demo test test-fast lint typecheck venv postgres stack down manifest airflow dashboard bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -60,6 +60,10 @@ airflow: stack manifest  ## Airflow UI on http://127.0.0.1:8080 wired to the loc
 dashboard: stack  ## the bundled dashboard on http://127.0.0.1:8501 (reads published marts as bi_reader)
 	source .local/env.sh && $(BIN)/streamlit run dashboard/app.py --server.headless true \
 		--server.address 127.0.0.1 --browser.gatherUsageStats false
+
+followups:  ## CSV of a follow-up list as crm_reader: LIST=no_shows|attendees|engaged [WEBINAR=id] [SINCE=date] [OUT=file]
+	source .local/env.sh && $(BIN)/python -m webinar_dwh.followups $(or $(LIST),no_shows) \
+		$(if $(WEBINAR),--webinar "$(WEBINAR)") $(if $(SINCE),--since "$(SINCE)") $(if $(OUT),--out "$(OUT)")
 
 docs:  ## serve the docs the last run generated: dbt docs and GX Data Docs on http://127.0.0.1:8090
 	@echo "dbt docs: http://127.0.0.1:8090/dbt/   GX Data Docs: http://127.0.0.1:8090/gx/"

@@ -19,6 +19,8 @@ One warehouse and one sandbox for the module; the tests run in order and build o
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import os
@@ -36,6 +38,7 @@ import pytest
 from tests.e2e.harness import BI_PASSWORD, OWNER_PASSWORD, PII_KEY, make_stack
 from tests.receivers import Received, http_receiver, smtp_receiver, text_part
 from tests.reliability.support import load_all, truth_mismatches
+from webinar_dwh.followups import export_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -256,6 +259,13 @@ def test_the_morning_digest_and_the_follow_up_lists_are_the_published_numbers(st
     assert {k: v[:2] for k, v in lists.items()} == published
     assert all(engaged <= attendees for _, attendees, engaged in lists.values())
     assert stack.query("select count(*) from followup_no_shows where email !~ '@'", as_crm=True) == [(0,)]
+    # the CSV export (make followups) as crm_reader: the list of one webinar, header first
+    (_, webinar_id), (no_shows, _, _) = max(lists.items(), key=lambda item: item[1][0])
+    out = io.BytesIO()
+    assert export_csv(stack.crm_dsn, "no_shows", out, webinar_id=webinar_id) == no_shows
+    rows = list(csv.DictReader(io.StringIO(out.getvalue().decode())))
+    assert len(rows) == no_shows and {r["webinar_id"] for r in rows} == {webinar_id}
+    assert all("@" in r["email"] for r in rows)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         stack.query("select email from crm.crm_followups limit 1", as_bi=True)
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
