@@ -87,6 +87,21 @@ def _freshness(dsn: str) -> data.Freshness | None:
     return data.freshness(dsn)
 
 
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _upcoming(dsn: str, filters: data.Filters) -> pd.DataFrame:
+    return data.upcoming(dsn, filters)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _pace(dsn: str, platform: str, webinar_id: str) -> pd.DataFrame:
+    return data.pace_curve(dsn, platform, webinar_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _flags(dsn: str, filters: data.Filters) -> pd.DataFrame:
+    return data.flags(dsn, filters)
+
+
 # --------------------------------------------------------------------------- formatting
 
 
@@ -291,6 +306,132 @@ def webinar_table(dsn: str, filters: data.Filters) -> None:
     )
 
 
+FLAG_LABELS = {
+    "show_up_outside_band": "Show-up outside the usual range",
+    "pace_well_behind": "Registrations well behind",
+    "course_registrations_drop": "Course registrations dropped",
+}
+
+
+def flag_notice(dsn: str, filters: data.Filters) -> None:
+    """The anomaly flags of the selected courses/languages, one line each, in an expander."""
+    flagged = _flags(dsn, filters)
+    if flagged.empty:
+        return
+    with st.expander(f"⚑ {len(flagged)} flag(s) this morning: what deserves a look", expanded=False):
+        for row in flagged.itertuples():
+            label = FLAG_LABELS.get(row.flag, row.flag)
+            st.markdown(f"**{label}** — {row.title or row.course}: {row.reason}")
+
+
+def upcoming_view(dsn: str, filters: data.Filters) -> None:
+    """Upcoming webinars: pace against comparable held webinars, forecast with its interval, flags."""
+    frame = _upcoming(dsn, filters)
+    st.subheader(f"Upcoming webinars ({len(frame)})")
+    if frame.empty:
+        st.info("No upcoming webinar matches the filters.")
+        return
+    week = frame[frame.days_to_start < 7]
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Next 7 days", fmt_int(len(week)), border=True,
+              help="Webinars starting within a week of the cut-off.")
+    c2.metric("Registered so far", fmt_int(int(week.registered_so_far.sum())), border=True,
+              help="Registrations of the next 7 days' webinars at the cut-off.")
+    forecast = int(week.forecast_registrations.fillna(0).sum())
+    c3.metric("Forecast registrations", fmt_int(forecast), border=True,
+              help="Expected final registrations of the next 7 days' webinars (pace ratio against "
+              "comparable held webinars; docs/design.md, Forecast).")
+    behind = int(frame.pace_status.isin(["behind", "well behind"]).sum())
+    c4.metric("Behind their pace", fmt_int(behind), border=True,
+              help="Upcoming webinars below the 25th percentile of comparable webinars at the same point.")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "webinar_date": st.column_config.DateColumn("Date"),
+            "start_time": None,
+            "platform": "Platform",
+            "title": st.column_config.TextColumn("Title", width="large"),
+            "course": "Course",
+            "language": "Language",
+            "registered_so_far": st.column_config.NumberColumn("Registered", format="%d"),
+            "pace_status": "Pace",
+            "forecast_registrations": st.column_config.NumberColumn("Forecast", format="%d"),
+            "forecast_registrations_low": st.column_config.NumberColumn("Low", format="%d"),
+            "forecast_registrations_high": st.column_config.NumberColumn("High", format="%d"),
+            "forecast_attendees": st.column_config.NumberColumn("Attendees (forecast)", format="%d"),
+            "forecast_attendees_low": None,
+            "forecast_attendees_high": None,
+            "days_to_start": st.column_config.NumberColumn("Days to start", format="%.1f"),
+            "comparables": st.column_config.NumberColumn("Comparables", format="%d"),
+            "comparable_level": "Compared with",
+            "webinar_id": "Webinar id",
+        },
+    )
+    st.download_button(
+        "Download CSV",
+        frame.to_csv(index=False).encode("utf-8"),
+        file_name="upcoming_webinars.csv",
+        mime="text/csv",
+        key="download_upcoming_csv",
+    )
+    labels = {
+        (row.platform, row.webinar_id): f"{row.webinar_date:%d %b} · {row.title} ({row.pace_status})"
+        for row in frame.itertuples()
+    }
+    picked = st.selectbox(
+        "Registration pace of", list(labels), format_func=labels.__getitem__, key="pace_webinar"
+    )
+    if picked is not None:
+        pace_chart(dsn, *picked, title=labels[picked])
+    flagged = _flags(dsn, filters)
+    st.subheader(f"Flags ({len(flagged)})")
+    if flagged.empty:
+        st.caption("Nothing unusual this morning.")
+    else:
+        st.dataframe(
+            flagged.assign(flag=flagged.flag.map(lambda f: FLAG_LABELS.get(f, f))),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "flag": "Flag",
+                "webinar_date": st.column_config.DateColumn("Date"),
+                "title": "Webinar",
+                "course": "Course",
+                "language": "Language",
+                "reason": st.column_config.TextColumn("Why", width="large"),
+                "webinar_id": None,
+            },
+        )
+
+
+def pace_chart(dsn: str, platform: str, webinar_id: str, *, title: str) -> None:
+    """Cumulative registrations by days before start, against the comparable band (25th-75th)."""
+    curve = _pace(dsn, platform, webinar_id)
+    if curve.empty:
+        st.caption("No registration curve for this webinar yet.")
+        return
+    x = -curve.days_before
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=curve.band_registrations_p75, mode="lines", line={"width": 0},
+                             showlegend=False, hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=x, y=curve.band_registrations_p25, mode="lines", line={"width": 0},
+                             fill="tonexty", fillcolor="rgba(99,110,250,0.18)",
+                             name="Comparable webinars (25th-75th percentile)"))
+    fig.add_trace(go.Scatter(x=x, y=curve.band_registrations_p50, mode="lines",
+                             line={"dash": "dash", "color": "rgba(99,110,250,0.9)"},
+                             name="Comparable median"))
+    fig.add_trace(go.Scatter(x=x, y=curve.registrations, mode="lines+markers", line={"color": "#EF553B"},
+                             name="This webinar so far"))
+    fig.update_layout(
+        title=title, height=360, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        xaxis_title="Days before start", yaxis_title="Registrations (cumulative)",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    st.plotly_chart(fig, width="stretch", key="pace_chart")
+
+
 def data_quality_notices(dsn: str) -> None:
     unmapped = _unmapped(dsn)
     if not unmapped.empty:
@@ -316,6 +457,15 @@ def data_quality_notices(dsn: str) -> None:
         )
 
 
+VIEWS = ("Overview", "Upcoming")
+
+
+def _requested_view() -> str:
+    """The view named in the URL (``?view=upcoming``: a link straight to it), else Overview."""
+    wanted = str(st.query_params.get("view", "")).lower()
+    return next((v for v in VIEWS if v.lower() == wanted), VIEWS[0])
+
+
 def main() -> None:
     try:
         dsn = data.bi_dsn()
@@ -338,8 +488,16 @@ def main() -> None:
         st.info("The marts are empty: run the pipeline (`make demo`) first.")
         st.stop()
     try:
+        view = st.sidebar.radio(
+            "View", VIEWS, index=VIEWS.index(_requested_view()), horizontal=True, key="view",
+            help="Overview: held webinars of the period. Upcoming: pace, forecast and flags.",
+        )
         filters = sidebar_filters(opts, fresh)
+        if view == "Upcoming":
+            upcoming_view(dsn, filters)
+            return
         data_quality_notices(dsn)
+        flag_notice(dsn, filters)
         kpi_tiles(dsn, filters)
         trend_chart(dsn, filters)
         left, right = st.columns(2)

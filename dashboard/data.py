@@ -385,3 +385,57 @@ def freshness(dsn: str) -> Freshness | None:
     loaded = [t for t in per_source.values() if t is not None]
     as_of = max((r[2] for r in rows if r[2] is not None), default=None)
     return Freshness(max(loaded) if loaded else None, as_of, per_source)
+
+
+# --------------------------------------------------------------------------- upcoming webinars
+
+_CATALOG_FILTER: Final = """
+      (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[]))
+      and (%(courses)s::text[] is null or course = any(%(courses)s::text[]))
+      and (%(languages)s::text[] is null or language = any(%(languages)s::text[]))
+"""
+
+UPCOMING_COLUMNS: Final = (
+    "webinar_date", "start_time", "platform", "title", "course", "language", "registered_so_far",
+    "pace_status", "forecast_registrations", "forecast_registrations_low",
+    "forecast_registrations_high", "forecast_attendees", "forecast_attendees_low",
+    "forecast_attendees_high", "days_to_start", "comparables", "comparable_level", "webinar_id",
+)
+UPCOMING_SQL: Final = (
+    "select " + ", ".join(UPCOMING_COLUMNS).replace("days_to_start", "days_to_start::float8")
+    + " from marts.webinar_forecast where" + _CATALOG_FILTER + " order by start_time, title"
+)
+PACE_SQL: Final = (
+    "select days_before, registrations, band_registrations_p25::float8, "
+    "band_registrations_p50::float8, band_registrations_p75::float8 "
+    "from marts.registration_pace where platform = %(platform)s and webinar_id = %(webinar_id)s "
+    "order by days_before desc"
+)
+FLAGS_SQL: Final = (
+    "select flag, webinar_date, title, course, language, reason, webinar_id from marts.webinar_flags "
+    "where (%(courses)s::text[] is null or course = any(%(courses)s::text[])) "
+    "and (%(languages)s::text[] is null or language is null or language = any(%(languages)s::text[])) "
+    "order by flag, webinar_date, title"
+)
+
+
+def upcoming(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Upcoming webinars with pace and forecast (``marts.webinar_forecast``), soonest first.
+
+    The platform / course / language filters apply; the date range does not (these webinars
+    are all ahead of the cut-off).
+    """
+    with connect(dsn) as conn:
+        return _frame(conn, UPCOMING_SQL, filters.params())
+
+
+def pace_curve(dsn: str, platform: str, webinar_id: str) -> pd.DataFrame:
+    """One webinar's registration curve and its comparable band, earliest point first."""
+    with connect(dsn) as conn:
+        return _frame(conn, PACE_SQL, {"platform": platform, "webinar_id": webinar_id})
+
+
+def flags(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Anomaly flags (``marts.webinar_flags``) of the selected courses and languages."""
+    with connect(dsn) as conn:
+        return _frame(conn, FLAGS_SQL, filters.params())

@@ -70,6 +70,30 @@ def test_chromium_renders_kpis_and_saves_a_screenshot(streamlit_server: str) -> 
     assert problem is None, problem
 
 
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/ensure_chromium.sh as root")
+def test_chromium_renders_the_upcoming_view_and_saves_a_screenshot(streamlit_server: str) -> None:
+    url = streamlit_server.rstrip("/") + "/?view=upcoming"
+    deadline = time.monotonic() + 60
+    dom = ""
+    while time.monotonic() < deadline:
+        dom = _chromium(url, "--virtual-time-budget=15000", "--dump-dom")
+        if "Upcoming webinars (" in dom and "Registration pace of" in dom:
+            break
+        time.sleep(1)
+    assert "Upcoming webinars (" in dom and "Forecast registrations" in dom, dom[-3000:]
+    assert "Traceback" not in dom and 'data-testid="stException"' not in dom
+    png = ARTIFACTS / "dashboard_upcoming.png"
+    problem = "not taken"
+    for _attempt in range(3):
+        png.unlink(missing_ok=True)
+        _chromium(url, "--virtual-time-budget=20000", f"--screenshot={png}")
+        problem = _screenshot_problem(png)
+        if problem is None:
+            break
+        time.sleep(2)
+    assert problem is None, problem
+
+
 def _screenshot_problem(png: Path) -> str | None:
     """Why ``png`` is not a rendered dashboard, or ``None`` when it looks like one."""
     if not png.exists() or png.stat().st_size < 30_000:
