@@ -111,6 +111,7 @@ def run_scale(
             out["copy_rows_per_s"], out["copy_rows"], out["copy_s"] = stages.plain_copy_rows_per_s(
                 stack.owner_dsn
             )
+            out["backtest"] = stages.forecast_backtest(stack.owner_dsn)
         out["dailies"] = []
         for day in range(1, daily_runs + 1):
             next_day = ANCHOR + timedelta(days=day)
@@ -171,6 +172,13 @@ def figures(main: dict[str, Any], daily: dict[float, dict[str, Any]]) -> dict[st
         "peak_rss_mb": max(d["full"]["peak_rss_mb"] for d in daily.values()),
         "peak_rss_scale": large,
         "query_ms_max": max(daily[large].get("queries_ms", {"none": 0.0}).values()),
+        "backtest_wape": ", ".join(
+            f"{b['horizon_days']} d: {b['wape']:.0%} vs {b['baseline_wape']:.0%}"
+            for b in main.get("backtest", [])
+        )
+        or "n/a",
+        "backtest_beats": bool(main.get("backtest"))
+        and all(b["wape"] < b["baseline_wape"] and b["mape"] < b["baseline_mape"] for b in main["backtest"]),
     }
 
 
@@ -214,6 +222,8 @@ def render(
         f"**{fig['peak_rss_mb']:.0f} MiB** | ≤ 300 MB | {ok(fig['peak_rss_mb'] <= TARGETS['peak_rss_mb'])} |",
         f"| slowest dashboard query (scale {large:g}, median of 5) | **{fig['query_ms_max']:.1f} ms** | "
         f"≤ 100 ms | {ok(fig['query_ms_max'] <= TARGETS['query_ms'])} |",
+        f"| forecast vs course-average baseline, every horizon (scale {main['scale']:g}) | "
+        f"WAPE {fig['backtest_wape']} | forecast < baseline | {ok(fig['backtest_beats'])} |",
         "",
         "## Stages (seconds)",
         "",
@@ -258,6 +268,23 @@ def render(
         "|---|---|",
     ]
     lines += [f"| {name} | {ms:.1f} |" for name, ms in daily[large].get("queries_ms", {}).items()]
+    lines += [
+        "",
+        f"## Forecast backtest (scale {main['scale']:g}, `marts.forecast_backtest` after the full run)",
+        "",
+        "Each webinar held in the year before the cut-off, forecast at 14, 7, 3 and 1 days before its "
+        "start from what was known then (comparable webinars that had ended by then), against the "
+        "naive baseline: the mean final registrations of the course's recent held webinars. "
+        "MAPE = mean(|error| / actual), WAPE = sum |error| / sum actual.",
+        "",
+        "| horizon (days) | webinars | MAPE forecast | MAPE baseline | WAPE forecast | WAPE baseline |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {b['horizon_days']} | {b['webinars']} | **{b['mape']:.1%}** | {b['baseline_mape']:.1%} | "
+        f"**{b['wape']:.1%}** | {b['baseline_wape']:.1%} |"
+        for b in main.get("backtest", [])
+    ]
     lines.append("")
     return "\n".join(lines)
 
@@ -320,6 +347,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{full['sandbox_cpu_s']:.1f} / {full['extract_s']:.1f}"
     )
     print(f"dashboard_query_ms_max(scale {max(daily):g}) = {fig['query_ms_max']:.1f}")
+    print(f"forecast_beats_baseline_every_horizon = {fig['backtest_beats']} ({fig['backtest_wape']})")
     if args.verify_rebuild:
         identical = all(r.get("rebuild_identical") for r in results.values())
         print(f"incremental_equals_full_rebuild = {identical}")

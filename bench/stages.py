@@ -221,6 +221,9 @@ DASHBOARD_QUERIES: dict[str, str | sql.Composed] = {
     "from marts.attendance_daily where webinar_date >= %(start)s and webinar_date < %(end_excl)s "
     "and course = any(%(courses)s::text[]) and language = any(%(languages)s::text[]) "
     "group by 1 order by 1",
+    "upcoming_forecast": dashboard_data.UPCOMING_SQL,
+    "pace_curve": dashboard_data.PACE_SQL,
+    "flags": dashboard_data.FLAGS_SQL,
     "registrations_of_period": "select r.platform, count(*), count(*) filter (where r.attended) "
     "from marts.fct_registrations r join marts.dim_webinars w using (platform, webinar_id) "
     "where w.webinar_date >= %(start)s and w.webinar_date < %(end_excl)s "
@@ -243,6 +246,11 @@ def dashboard_queries(bi_dsn: str, *, end: date, repeats: int = 5) -> dict[str, 
         params = dashboard_data.Filters(
             start=end - timedelta(days=90), end=end, courses=(course,), languages=(language,)
         ).params()
+        # the pace chart of the soonest upcoming webinar
+        platform, webinar_id = conn.execute(
+            "select platform, webinar_id from marts.webinar_forecast order by start_time limit 1"
+        ).fetchone() or ("bigmarker", "none")
+        params.update(platform=platform, webinar_id=webinar_id)
         timings: dict[str, float] = {}
         for name, query in DASHBOARD_QUERIES.items():
             conn.execute(query, params).fetchall()  # warm the cache and the plan
@@ -253,6 +261,26 @@ def dashboard_queries(bi_dsn: str, *, end: date, repeats: int = 5) -> dict[str, 
                 runs.append((time.perf_counter() - started) * 1000)
             timings[name] = statistics.median(runs)
     return timings
+
+
+def forecast_backtest(owner_dsn: str) -> list[dict[str, Any]]:
+    """The published ``marts.forecast_backtest`` summarised per horizon: MAPE and WAPE of the
+    forecast and of the naive baseline (the course's mean final registrations), same webinars."""
+    with psycopg.connect(owner_dsn) as conn:
+        rows = conn.execute(
+            """
+            select horizon_days, count(*),
+                   avg(forecast_abs_error / final_registrations)::float8,
+                   avg(baseline_abs_error / final_registrations)::float8,
+                   (sum(forecast_abs_error) / sum(final_registrations))::float8,
+                   (sum(baseline_abs_error) / sum(final_registrations))::float8
+            from marts.forecast_backtest
+            group by horizon_days
+            order by horizon_days desc
+            """
+        ).fetchall()
+    keys = ("horizon_days", "webinars", "mape", "baseline_mape", "wape", "baseline_wape")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def marts_fingerprint(owner_dsn: str) -> dict[str, str]:

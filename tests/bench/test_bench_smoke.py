@@ -29,6 +29,7 @@ FIGURES = (
     "daily_run_s scale 0.02 / scale 0.02 = ",
     "peak_rss_extract_load_mb(scale 0.02) = ",
     "dashboard_query_ms_max(scale 0.02) = ",
+    "forecast_beats_baseline_every_horizon = ",
     "incremental_equals_full_rebuild = True",
 )
 
