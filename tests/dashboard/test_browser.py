@@ -57,17 +57,7 @@ def test_chromium_renders_kpis_and_saves_a_screenshot(streamlit_server: str) -> 
     assert "Loaded at" in dom
     assert "Traceback" not in dom and 'data-testid="stException"' not in dom
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    png = ARTIFACTS / "dashboard.png"
-    problem = "not taken"
-    for _attempt in range(3):  # each shot reloads the page: on a busy machine it can be caught early
-        png.unlink(missing_ok=True)
-        _chromium(streamlit_server, "--virtual-time-budget=20000", f"--screenshot={png}")
-        problem = _screenshot_problem(png)
-        if problem is None:
-            break
-        time.sleep(2)
-    assert problem is None, problem
+    _screenshot(streamlit_server, ARTIFACTS / "dashboard.png")
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/ensure_chromium.sh as root")
@@ -82,9 +72,14 @@ def test_chromium_renders_the_upcoming_view_and_saves_a_screenshot(streamlit_ser
         time.sleep(1)
     assert "Upcoming webinars (" in dom and "Forecast registrations" in dom, dom[-3000:]
     assert "Traceback" not in dom and 'data-testid="stException"' not in dom
-    png = ARTIFACTS / "dashboard_upcoming.png"
+    _screenshot(url, ARTIFACTS / "dashboard_upcoming.png")
+
+
+def _screenshot(url: str, png: Path) -> None:
+    """Save a screenshot of ``url`` that looks like a rendered page (or fail saying why)."""
+    png.parent.mkdir(parents=True, exist_ok=True)
     problem = "not taken"
-    for _attempt in range(3):
+    for _attempt in range(3):  # each shot reloads the page: on a busy machine it can be caught early
         png.unlink(missing_ok=True)
         _chromium(url, "--virtual-time-budget=20000", f"--screenshot={png}")
         problem = _screenshot_problem(png)

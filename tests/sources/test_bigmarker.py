@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -148,7 +149,13 @@ def test_malformed_records_are_rejected_naming_the_field(sb: SandboxServer, slee
     assert {r.entity for r in rejected} == {"conferences", "registrations", "attendees"}
     # Every record arrives, as a Record or as a Rejected; a conference with an unparsable
     # start_time cannot be placed outside the window, so it is quarantined even if it was outside.
-    assert len(items) >= len(clean)
+    # A quarantined conference's registrations and attendees are not asked for (it has no
+    # trustworthy id or start): they arrive with it once the vendor serves it well again.
+    bad_parents = {
+        json.loads(r.payload).get("id") for r in rejected if r.entity == "conferences" and r.payload.startswith("{")
+    }
+    waiting = [i for i in clean if isinstance(i, Record) and i.parent_key in bad_parents]
+    assert len(items) >= len(clean) - len(waiting)
     assert {i.key for i in items if isinstance(i, Record)} < {i.key for i in clean}
     for r in rejected:
         fields = ("id", "email", "start_time", "registered_at", "entered_at")
