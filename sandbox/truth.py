@@ -253,6 +253,9 @@ def compute_truth(
 
 PACE_MAX_DAYS = 42
 """Curve points of the registration pace (dbt var ``pace_max_days``)."""
+PACE_HISTORY_DAYS = 730
+"""Webinars older than this (start before the clock minus these days) have no curve (dbt var
+``pace_history_days``)."""
 
 
 def pace_points(first_registered: list[int], start: int, now: int) -> list[dict[str, int]]:
@@ -287,7 +290,7 @@ def _bigmarker_truth(
                 email = _norm(reg["email"])
                 first_registered[email] = min(ts, first_registered.get(email, ts))
         registered = set(first_registered)
-        if pace is not None:
+        if pace is not None and start >= now - PACE_HISTORY_DAYS * 86_400:
             pace.extend(
                 {"platform": "bigmarker", "webinar_id": conf.id, **point}
                 for point in pace_points(list(first_registered.values()), start, now)

@@ -9,7 +9,7 @@
     )
 }}
 
--- Every webinar's registration curve: registrations made at least `days_before` whole days
+-- Every recent webinar's registration curve: registrations made at least `days_before` whole days
 -- before its start, for days_before = 0 .. pace_max_days (registrations made even earlier count
 -- in every point). Rows only where the point is already known at the run's cut-off (as_of): a
 -- webinar starting in 5.5 days has its points 6 .. 42. Registrations after the start count
@@ -18,17 +18,26 @@
 
 with
 
-registrations as (
-
-    select * from {{ ref('int_registrations_unioned') }}
-    where registration_id is not null
-
-),
-
+-- The last `pace_history_days` of webinars (and the upcoming ones): comparables are the most
+-- recent held webinars, so older history adds nothing but work to every morning.
 webinars as (
 
     select * from {{ ref('int_webinars_unioned') }}
-    where start_time is not null
+    where
+        start_time
+        >= {{ as_of_timestamp() }} - interval '{{ var("pace_history_days") }} days'
+
+),
+
+registrations as (
+
+    select registrations.*
+    from {{ ref('int_registrations_unioned') }} as registrations
+    inner join webinars
+        on
+            registrations.platform = webinars.platform
+            and registrations.webinar_id = webinars.webinar_id
+    where registrations.registration_id is not null
 
 ),
 

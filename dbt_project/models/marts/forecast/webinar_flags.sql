@@ -30,10 +30,19 @@ forecast as (
 
 ),
 
+-- Registrations of the last weeks belong to webinars that start at most a few days before
+-- them (registrations after the start are rare): the webinars of the last 6 weeks and later.
 registrations as (
 
-    select * from {{ ref('int_registrations_unioned') }}
-    where registration_id is not null
+    select registrations.*
+    from {{ ref('int_registrations_unioned') }} as registrations
+    inner join {{ ref('int_webinars_unioned') }} as webinars
+        on
+            registrations.platform = webinars.platform
+            and registrations.webinar_id = webinars.webinar_id
+    where
+        registrations.registration_id is not null
+        and webinars.start_time >= {{ as_of_timestamp() }} - interval '42 days'
 
 ),
 
