@@ -18,8 +18,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-SOURCES = ("bigmarker", "calendly", "zoom")
-
 
 def run(interval_end: datetime, *, full_refresh: bool) -> dict[str, Any]:
     """Extract and land the three sources for a manual run ending at ``interval_end``.
@@ -29,6 +27,7 @@ def run(interval_end: datetime, *, full_refresh: bool) -> dict[str, Any]:
         landed (quarantined records excluded).
     """
     from webinar_dwh import pipeline
+    from webinar_dwh.sources import SOURCES
     from webinar_dwh.warehouse import landing
 
     land_seconds = 0.0

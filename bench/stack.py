@@ -69,7 +69,7 @@ def bench_stack(scale: float, *, seed: int = 42, keep_db: bool = False) -> Itera
     The database is dropped on exit unless ``keep_db``.
     """
     from sandbox import SandboxConfig, SandboxServer
-    from sandbox.connections import airflow_conn_env
+    from sandbox.connections import DBT_SEED_ENV, airflow_conn_env
     from webinar_dwh.config import patched_env
     from webinar_dwh.warehouse.bootstrap import bootstrap_roles, ensure_schema
 
@@ -99,6 +99,7 @@ def bench_stack(scale: float, *, seed: int = 42, keep_db: bool = False) -> Itera
                 "DWH_HTTP_BACKOFF_CAP": "0.2",
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
                 **airflow_conn_env(sb),
+                **DBT_SEED_ENV,
             }
             for src in ("bigmarker", "calendly", "zoom"):
                 env[f"DWH_ENABLE_{src.upper()}"] = "true"

@@ -58,7 +58,7 @@ PARSE_SETTINGS, SETTINGS_ERROR = PipelineSettings.for_parsing()
     max_active_runs=1,
     default_args=default_args(PARSE_SETTINGS),
     dagrun_timeout=pendulum.duration(hours=2),
-    tags=["webinars", "bigmarker", "calendly", "zoom", "dbt", "great-expectations"],
+    tags=["webinars", *SOURCES, "dbt", "great-expectations"],
     # An invalid setting shows on the DAG's page too; prepare_warehouse fails with it.
     doc_md=__doc__ if SETTINGS_ERROR is None else f"**Configuration error:** {SETTINGS_ERROR}\n\n{__doc__}",
     params={

@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from sandbox.server import SandboxServer
 
 
+DBT_SEED_ENV: dict[str, str] = {"DWH_DBT_SEED_DIR": "../sandbox/dbt_seeds"}
+"""Points dbt at the catalog seed of the sandbox's webinars (relative to ``dbt_project/``) instead
+of the project's example seed: every deployment on the sandbox (demo, tests, bench) sets it."""
+
+
 def airflow_conn_env(server: SandboxServer) -> dict[str, str]:
     """``AIRFLOW_CONN_{BIGMARKER,CALENDLY,ZOOM}_DEFAULT`` values for ``server`` (must be started)."""
     urls, creds = server.urls, server.config.credentials

@@ -47,7 +47,8 @@ from sandbox.faults import malformation, shift_to_2099, surprise
 from sandbox.generator import LANGUAGES, MATCH_TOLERANCE_S, Universe, catalog_rows, iso_z, strip_plus
 
 CATALOG_COLUMNS = ("platform", "webinar_id", "title_pattern", "course", "language", "priority")
-CATALOG_CSV = Path(__file__).with_name("catalog_seed.csv")
+CATALOG_CSV = Path(__file__).with_name("dbt_seeds") / "webinar_catalog_map.csv"
+"""The sandbox's catalog seed: the demo and the tests point dbt at its folder (``DWH_DBT_SEED_DIR``)."""
 WEBINAR_COLUMNS = (
     "platform",
     "webinar_id",
@@ -70,7 +71,7 @@ _ZOOM_ID = re.compile(r"zoom\.us/[jw]/(\d+)")
 
 
 def catalog_seed_rows() -> list[dict[str, Any]]:
-    """Rows of ``dbt_project/seeds/webinar_catalog_map.csv`` (same for every seed and scale)."""
+    """Rows of the sandbox's catalog seed :data:`CATALOG_CSV` (same for every seed and scale)."""
     return catalog_rows()
 
 
@@ -84,7 +85,7 @@ def catalog_csv_text() -> str:
 
 
 def write_catalog_csv(path: Path | str = CATALOG_CSV) -> Path:
-    """Write the catalog seed CSV (default ``sandbox/catalog_seed.csv``) and return its path."""
+    """Write the catalog seed CSV (default :data:`CATALOG_CSV`) and return its path."""
     path = Path(path)
     path.write_text(catalog_csv_text(), encoding="utf-8")
     return path

@@ -136,6 +136,8 @@ def sandbox_connections(base_url: str) -> dict[str, str]:
 
 
 def write_env(owner_dsn: str, sec: dict[str, str]) -> dict[str, str]:
+    from sandbox.connections import DBT_SEED_ENV
+
     port = local_pg._port()
     env = {
         "AIRFLOW_HOME": str(LOCAL / "airflow"),
@@ -151,6 +153,7 @@ def write_env(owner_dsn: str, sec: dict[str, str]) -> dict[str, str]:
         "DWH_BI_DSN": f"postgresql://bi_reader:{sec['bi_password']}@127.0.0.1:{port}/{local_pg.DATABASE}",
         "DWH_CRM_DSN": f"postgresql://crm_reader:{sec['crm_password']}@127.0.0.1:{port}/{local_pg.DATABASE}",
         "DBT_PROFILES_DIR": str(ROOT / "dbt_project"),
+        **DBT_SEED_ENV,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
         "DWH_HOST": "127.0.0.1",
         "DWH_PORT": str(port),

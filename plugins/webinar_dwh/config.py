@@ -22,11 +22,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-SOURCES: tuple[str, ...] = ("bigmarker", "calendly", "zoom")
+from webinar_dwh.sources import REGISTRY, SOURCES
+
 DEFAULT_CONN_IDS: dict[str, str] = {
-    "bigmarker": "bigmarker_default",
-    "calendly": "calendly_default",
-    "zoom": "zoom_default",
+    **{name: source.default_conn_id for name, source in REGISTRY.items()},
     "dwh": "dwh_default",
 }
 

@@ -11,7 +11,6 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import chain
 from pathlib import Path
@@ -25,10 +24,12 @@ from webinar_dwh.alerts import redact, send_alert
 from webinar_dwh.dbt_runner import run_dbt, run_source_freshness
 from webinar_dwh.records import Item, Record
 from webinar_dwh.run import RunInfo
+from webinar_dwh.sources import REGISTRY, VendorSource
 from webinar_dwh.warehouse import builds
 from webinar_dwh.warehouse.bootstrap import ensure_schema
 from webinar_dwh.warehouse.builds import effective_as_of
 from webinar_dwh.warehouse.db import connect, sqlalchemy_url
+from webinar_dwh.warehouse.landing import get_cursor, land_batch
 from webinar_dwh.warehouse.publish import publish_marts
 
 log = logging.getLogger(__name__)
@@ -101,27 +102,6 @@ def dbt_build_vars(run: RunInfo, as_of: datetime) -> dict[str, str]:
 # --------------------------------------------------------------------------- extract + load
 
 
-@dataclass(frozen=True)
-class SourceSpec:
-    """How the pipeline drives one vendor package."""
-
-    name: str
-    parent_entity: str  # entity whose start time is the cursor
-
-
-SOURCE_SPECS: dict[str, SourceSpec] = {
-    "bigmarker": SourceSpec("bigmarker", "conferences"),
-    "calendly": SourceSpec("calendly", "scheduled_events"),
-    "zoom": SourceSpec("zoom", "webinars"),
-}
-
-
-def _source_module(source: str):
-    import importlib
-
-    return importlib.import_module(f"webinar_dwh.sources.{source}")
-
-
 def extraction_window(
     *, cursor: str | None, run: RunInfo, settings: config.PipelineSettings
 ) -> tuple[datetime, datetime]:
@@ -170,9 +150,8 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
         log.info("source %s skipped: %s", source, why)
         raise AirflowSkipException(f"source {source} skipped: {why}")
     settings = config.PipelineSettings.from_env()
-    spec = SOURCE_SPECS[source]
-    module = _source_module(source)
-    from webinar_dwh.warehouse.landing import get_cursor, land_batch
+    vendor = REGISTRY[source]
+    parent_entity = vendor.cursor_entity
 
     started = time.monotonic()
     totals: dict[str, int] = {}
@@ -180,22 +159,22 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
     collisions: dict[str, int] = {}
     batches = 0
     with warehouse_connection() as conn:
-        cursor = None if run.full_refresh else get_cursor(conn, source, spec.parent_entity)
+        cursor = None if run.full_refresh else get_cursor(conn, source, parent_entity)
         window = extraction_window(cursor=cursor, run=run, settings=settings)
         log.info(
             "%s: window [%s, %s) (cursor %s, full_refresh=%s)",
             source, window[0].isoformat(), window[1].isoformat(), cursor, run.full_refresh,
         )
-        with module.open_source(config.get_connection(config.source_conn_id(source)), settings) as src:
-            for batch in _batches(src.extract(*window), spec.parent_entity, settings.batch_parents):
-                batch_cursor = _batch_cursor(module, batch, spec.parent_entity, cursor, run.interval_end)
+        with vendor.open(config.get_connection(config.source_conn_id(source)), settings) as src:
+            for batch in _batches(src.extract(*window), parent_entity, settings.batch_parents):
+                batch_cursor = _batch_cursor(vendor, batch, cursor, run.interval_end)
                 result = land_batch(
                     conn,
                     source=source,
                     items=batch,
                     dag_run_id=run.dag_run_id,
                     logical_date=run.logical_date,
-                    cursor=(spec.parent_entity, batch_cursor) if batch_cursor else None,
+                    cursor=(parent_entity, batch_cursor) if batch_cursor else None,
                 )
                 if batch_cursor:
                     cursor = batch_cursor
@@ -205,7 +184,7 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
                 quarantined += result.quarantined
                 for entity, n in result.key_collisions.items():
                     collisions[entity] = collisions.get(entity, 0) + n
-            stats = src.stats() if hasattr(src, "stats") else {}
+            stats = src.stats()
     summary = {
         "source": source,
         "window_start": window[0].isoformat(),
@@ -222,7 +201,7 @@ def extract_load(source: str, run: RunInfo) -> dict[str, Any]:
 
 
 def _batch_cursor(
-    module, batch: list[Item], parent_entity: str, current: str | None, limit: datetime
+    vendor: VendorSource, batch: list[Item], current: str | None, limit: datetime
 ) -> str | None:
     """The cursor after this batch: the latest parent start time, never moving backwards.
 
@@ -232,8 +211,8 @@ def _batch_cursor(
     values = [
         value
         for item in batch
-        if isinstance(item, Record) and item.entity == parent_entity
-        and datetime.fromisoformat(value := module.cursor_of(item)) < limit
+        if isinstance(item, Record) and item.entity == vendor.cursor_entity
+        and datetime.fromisoformat(value := vendor.cursor_of(item)) < limit
     ]
     best = max(chain(values, [current] if current else []), default=None, key=datetime.fromisoformat)
     if best is None or best == current:

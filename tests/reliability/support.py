@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-SOURCES: tuple[str, ...] = ("bigmarker", "calendly", "zoom")
+from webinar_dwh.sources import SOURCES
 
 WEBINAR_COLUMNS = (
     "webinar_date", "course", "language", "registered", "attended", "walk_ins", "show_up_rate",

@@ -16,7 +16,7 @@ import requests
 from sandbox import SandboxServer
 from sandbox.connections import airflow_conn_env
 from sandbox.generator import strip_plus
-from sandbox.truth import CATALOG_CSV, catalog_csv_text, map_course_language
+from sandbox.truth import CATALOG_CSV, catalog_csv_text, catalog_seed_rows, map_course_language
 from tests.sandbox.helpers import BM_KEY, CAL_AUTH, intact, zoom_token
 
 pytestmark = pytest.mark.sandbox
@@ -244,3 +244,12 @@ def test_two_guests_without_an_id_joining_in_the_same_second_both_count(
         row = by_id[occ.uuid]
         assert row["attended"] >= 2 and row["avg_minutes_attended"] > 0
     assert found >= 1
+
+
+def test_the_project_ships_an_example_catalog_seed_without_sandbox_webinars() -> None:
+    """dbt_project/seeds holds the deployment's (example) map; the sandbox's ids live with it."""
+    seeds = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds"
+    shipped = (seeds / "webinar_catalog_map.csv").read_text()
+    sandbox_ids = {row["webinar_id"] for row in catalog_seed_rows() if row["webinar_id"]}
+    assert sandbox_ids and not any(webinar_id in shipped for webinar_id in sandbox_ids)
+    assert shipped.splitlines()[0] == catalog_csv_text().splitlines()[0]  # same columns

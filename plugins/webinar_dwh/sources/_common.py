@@ -1,14 +1,20 @@
-"""Helpers shared by the vendor packages: timestamps, windows, contract checks, connection fields."""
+"""What every vendor package shares: the source interface (:class:`VendorSource`), the HTTP
+settings every client has (:class:`HttpSettings`), record validation (:func:`validated`),
+timestamps, windows and connection fields. A vendor package holds only what is its own:
+endpoints, pagination, auth, contracts and its ``SOURCE``."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from webinar_dwh.http import ConfigurationError
+from webinar_dwh.records import Item, Record, Rejected
 
 Kind = Literal["str", "id", "int", "number", "timestamp", "object", "list", "bool"]
 
@@ -135,6 +141,72 @@ def contract_violation(entity: str, obj: Any, fields: Sequence[Field]) -> str | 
     return None
 
 
+def validated(
+    entity: str,
+    parent_key: str | None,
+    obj: Any,
+    fields: Sequence[Field],
+    key_of: Callable[[Mapping[str, Any]], str],
+) -> Record | Rejected:
+    """One vendor object as a :class:`Record`, or a :class:`Rejected` saying why not.
+
+    ``key_of`` derives the record key from a contract-valid object; a ``ValueError`` it raises
+    (or an empty key) rejects the object with that message.
+    """
+    reason = contract_violation(entity, obj, fields)
+    if reason is None:
+        try:
+            key = key_of(obj)
+        except ValueError as exc:
+            reason = str(exc)
+        else:
+            if key:
+                return Record(entity, key, parent_key, obj)
+            reason = f"{entity} record has no key"
+    return Rejected(entity, parent_key, raw_text(obj), reason)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpSettings:
+    """What every vendor client's settings have besides its credentials.
+
+    Attributes:
+        conn_id: Airflow connection id, named in error messages.
+        page_size: Page size asked of list endpoints (each vendor caps it).
+        max_attempts: HTTP attempts per request (first try included).
+        timeout: ``(connect, read)`` timeouts in seconds.
+        backoff_cap: Upper bound (seconds) of the exponential back-off between retries
+            (a server-requested ``Retry-After`` is honoured separately).
+    """
+
+    conn_id: str
+    page_size: int
+    max_attempts: int = 6
+    timeout: tuple[float, float] = (10.0, 60.0)
+    backoff_cap: float = 30.0
+
+    @staticmethod
+    def common(
+        conn: Any,
+        *,
+        default_conn_id: str,
+        default_page_size: int,
+        max_page_size: int | None = None,
+        conn_id: str | None = None,
+        page_size: int | None = None,
+        max_attempts: int | None = None,
+        backoff_cap: float | None = None,
+    ) -> dict[str, Any]:
+        """The shared fields from a connection and the pipeline's overrides (``None`` = default)."""
+        size = page_size or default_page_size
+        return {
+            "conn_id": conn_id or getattr(conn, "conn_id", None) or default_conn_id,
+            "page_size": min(size, max_page_size) if max_page_size else size,
+            "max_attempts": max_attempts or 6,
+            "backoff_cap": 30.0 if backoff_cap is None else backoff_cap,
+        }
+
+
 def connection_field(conn: Any, attr: str, conn_id: str, what: str) -> str:
     """A required string attribute of an Airflow-style connection, or a ConfigurationError."""
     value = getattr(conn, attr, None)
@@ -205,3 +277,57 @@ def pipeline_overrides(settings: Any) -> dict[str, Any]:
         "max_attempts": getattr(settings, "max_retries", None),
         "backoff_cap": getattr(settings, "http_backoff_cap", None),
     }
+
+
+class Client(Protocol):
+    """What the pipeline needs of a vendor client (the rest is the vendor's own)."""
+
+    session: Any
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class VendorSource:
+    """One vendor as the pipeline drives it: open a client, extract a window, place the cursor.
+
+    Attributes:
+        name: Source name (``webinar_dwh.sources.REGISTRY``); raw tables are ``<name>_<entity>``.
+        default_conn_id: Its Airflow connection unless ``DWH_<NAME>_CONN_ID`` says otherwise.
+        entities: Every entity it lands, the parent (cursor) entity first.
+        cursor_entity: The parent entity whose start time is the cursor.
+        make_client: Builds the client from an Airflow-style connection, the pipeline's
+            overrides (:func:`pipeline_overrides`) and the sleep function for retry waits.
+        extract: ``extract(client, window_start, window_end)``: every parent whose start lies in
+            the half-open window, ascending, each followed by its children (Records/Rejected).
+        cursor_of: The cursor value (ISO 8601 UTC) of a parent Record.
+    """
+
+    name: str
+    default_conn_id: str
+    entities: tuple[str, ...]
+    cursor_entity: str
+    make_client: Callable[[Any, dict[str, Any], Callable[[float], None]], Client]
+    extract: Callable[[Any, datetime, datetime], Iterator[Item]]
+    cursor_of: Callable[[Record], str]
+
+    @contextmanager
+    def open(
+        self, conn: Any, settings: Any = None, *, sleep: Callable[[float], None] = time.sleep
+    ) -> Iterator[SourceHandle]:
+        """Open the source for one task run and close its connections afterwards.
+
+        Args:
+            conn: Airflow-style connection of this vendor.
+            settings: ``PipelineSettings``-like object: its ``page_size``, ``max_retries`` and
+                ``http_backoff_cap`` override the client's defaults when present.
+            sleep: Sleep function for retry waits.
+
+        Yields:
+            A handle with ``extract(window_start, window_end)`` and ``stats()``.
+        """
+        handle = SourceHandle(self.make_client(conn, pipeline_overrides(settings), sleep), self.extract)
+        try:
+            yield handle
+        finally:
+            handle.close()

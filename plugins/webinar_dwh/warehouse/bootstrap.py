@@ -25,6 +25,8 @@ from typing import Final
 import psycopg
 from psycopg import errors, sql
 
+from webinar_dwh.sources import REGISTRY
+
 log = logging.getLogger(__name__)
 
 OWNER_ROLE: Final = "dwh_owner"
@@ -61,19 +63,14 @@ SCHEMAS: Final[tuple[str, ...]] = (*PRIVATE_SCHEMAS, MARTS_SCHEMA, CRM_SCHEMA)
 QUARANTINE_TABLE: Final = "quarantine"
 
 RAW_TABLES: Final[dict[tuple[str, str], str]] = {
-    ("bigmarker", "conferences"): "bigmarker_conferences",
-    ("bigmarker", "registrations"): "bigmarker_registrations",
-    ("bigmarker", "attendees"): "bigmarker_attendees",
-    ("calendly", "scheduled_events"): "calendly_scheduled_events",
-    ("calendly", "invitees"): "calendly_invitees",
-    ("zoom", "webinars"): "zoom_webinars",
-    ("zoom", "webinar_instances"): "zoom_webinar_instances",
-    ("zoom", "registrants"): "zoom_registrants",
-    ("zoom", "participants"): "zoom_participants",
+    (source.name, entity): f"{source.name}_{entity}"
+    for source in REGISTRY.values()
+    for entity in source.entities
 }
-"""``(source, entity)`` → table name in schema ``raw`` (docs/design.md, "Raw layer")."""
+"""``(source, entity)`` → table name in schema ``raw`` (docs/design.md, "Raw layer"), one per
+entity of every registered source (``webinar_dwh.sources.REGISTRY``)."""
 
-SOURCES: Final[tuple[str, ...]] = tuple(dict.fromkeys(source for source, _ in RAW_TABLES))
+SOURCES: Final[tuple[str, ...]] = tuple(REGISTRY)
 
 
 @dataclass(frozen=True)
@@ -120,13 +117,8 @@ RAW_COLUMNS: Final[tuple[Column, ...]] = (
 """Columns of every raw table, in order (docs/design.md, "Raw layer"). ``_loaded_at`` defaults to
 ``now()``: the start of the landing transaction, the same for every row of one batch."""
 
-RAW_CHILD_TABLES: Final[tuple[str, ...]] = (
-    "bigmarker_registrations",
-    "bigmarker_attendees",
-    "calendly_invitees",
-    "zoom_webinar_instances",
-    "zoom_registrants",
-    "zoom_participants",
+RAW_CHILD_TABLES: Final[tuple[str, ...]] = tuple(
+    table for (name, entity), table in RAW_TABLES.items() if entity != REGISTRY[name].cursor_entity
 )
 """Raw tables of child entities (``_parent_key`` set) that incremental models read by parent."""
 

@@ -15,6 +15,7 @@ from webinar_dwh.sources._common import (
     iso_utc,
     parse_timestamp,
     raw_text,
+    validated,
 )
 from webinar_dwh.sources.bigmarker.client import BigMarkerClient
 from webinar_dwh.sources.bigmarker.contracts import ATTENDEE_FIELDS, CONFERENCE_FIELDS, REGISTRATION_FIELDS
@@ -97,30 +98,33 @@ def _registrations(client: BigMarkerClient, conference_id: str) -> Iterator[Item
     try:
         for page in client.registration_pages(conference_id):
             for obj in page:
-                reason = contract_violation("registrations", obj, REGISTRATION_FIELDS)
-                person = None
-                if not reason:
-                    bmid = obj.get("bmid")
-                    person = str(bmid) if bmid not in (None, "") else obj["email"].strip().lower()
-                    if not person:
-                        reason = "registration has neither 'bmid' nor a non-empty 'email'"
-                if reason or person is None:
-                    yield Rejected("registrations", conference_id, raw_text(obj), reason or "no key")
-                    continue
-                yield Record("registrations", f"{conference_id}:{person}", conference_id, obj)
+                yield validated(
+                    "registrations",
+                    conference_id,
+                    obj,
+                    REGISTRATION_FIELDS,
+                    lambda o: f"{conference_id}:{_registrant(o)}",
+                )
     except NotFoundError as exc:
         _skip(client, "registrations", conference_id, exc)
+
+
+def _registrant(obj: Any) -> str:
+    """A registration's person: its ``bmid``, else its e-mail (trimmed, lower-case)."""
+    bmid = obj.get("bmid")
+    person = str(bmid) if bmid not in (None, "") else obj["email"].strip().lower()
+    if not person:
+        raise ValueError("registration has neither 'bmid' nor a non-empty 'email'")
+    return person
 
 
 def _attendees(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
     try:
         for page in client.attendee_pages(conference_id):
             for obj in page:
-                reason = contract_violation("attendees", obj, ATTENDEE_FIELDS)
-                if reason:
-                    yield Rejected("attendees", conference_id, raw_text(obj), reason)
-                    continue
-                yield Record("attendees", f"{conference_id}:{obj['id']}", conference_id, obj)
+                yield validated(
+                    "attendees", conference_id, obj, ATTENDEE_FIELDS, lambda o: f"{conference_id}:{o['id']}"
+                )
     except NotFoundError as exc:
         _skip(client, "attendees", conference_id, exc)
 

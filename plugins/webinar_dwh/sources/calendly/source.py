@@ -14,6 +14,7 @@ from webinar_dwh.sources._common import (
     iso_utc,
     parse_timestamp,
     raw_text,
+    validated,
 )
 from webinar_dwh.sources.calendly.client import CalendlyClient
 from webinar_dwh.sources.calendly.contracts import EVENT_FIELDS, INVITEE_FIELDS
@@ -78,17 +79,14 @@ def extract(client: CalendlyClient, window_start: datetime, window_end: datetime
         yield Record("scheduled_events", event_uuid, None, obj)
         for page in client.invitee_pages(event_uuid):
             for invitee in page:
-                reason = contract_violation("invitees", invitee, INVITEE_FIELDS)
-                key = None
-                if not reason:
-                    try:
-                        key = uuid_of(invitee["uri"])
-                    except ValueError as exc:
-                        reason = f"field 'uri' {exc}"
-                if reason or key is None:
-                    yield Rejected("invitees", event_uuid, raw_text(invitee), reason or "no key")
-                    continue
-                yield Record("invitees", key, event_uuid, invitee)
+                yield validated("invitees", event_uuid, invitee, INVITEE_FIELDS, _uri_key)
+
+
+def _uri_key(obj: Any) -> str:
+    try:
+        return uuid_of(obj["uri"])
+    except ValueError as exc:
+        raise ValueError(f"field 'uri' {exc}") from None
 
 
 def cursor_of(record: Record) -> str:

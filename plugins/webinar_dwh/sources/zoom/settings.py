@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from webinar_dwh.http import ConfigurationError
-from webinar_dwh.sources._common import base_url_of, connection_field, extra_of
+from webinar_dwh.sources._common import HttpSettings, base_url_of, connection_field, extra_of
 
 DEFAULT_CONN_ID = "zoom_default"
 DEFAULT_BASE_URL = "https://api.zoom.us/v2"
@@ -16,9 +16,10 @@ DEFAULT_USER_ID = "me"
 MAX_PAGE_SIZE = 300
 
 
-@dataclass(frozen=True, slots=True)
-class ZoomSettings:
-    """Connection and paging settings for the Zoom API v2 client.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ZoomSettings(HttpSettings):
+    """Zoom API v2 settings of a Server-to-Server OAuth app (shared HTTP fields:
+    :class:`HttpSettings`; ``page_size`` capped at :data:`MAX_PAGE_SIZE`).
 
     Attributes:
         base_url: API base (connection ``host``), e.g. ``https://api.zoom.us/v2``.
@@ -27,12 +28,6 @@ class ZoomSettings:
         account_id: Zoom account id (``extra.account_id``).
         oauth_url: Token endpoint (``extra.oauth_url``, default :data:`DEFAULT_OAUTH_URL`).
         user_id: Owner of the webinars listed (``extra.user_id``, default ``me``).
-        conn_id: Airflow connection id, named in error messages.
-        page_size: ``page_size`` of list endpoints (capped at 300).
-        max_attempts: HTTP attempts per request (first try included).
-        timeout: ``(connect, read)`` timeouts in seconds.
-        backoff_cap: Upper bound (seconds) of the exponential back-off between retries
-            (a server-requested ``Retry-After`` is honoured separately).
     """
 
     base_url: str
@@ -43,34 +38,28 @@ class ZoomSettings:
     user_id: str = DEFAULT_USER_ID
     conn_id: str = DEFAULT_CONN_ID
     page_size: int = MAX_PAGE_SIZE
-    max_attempts: int = 6
-    timeout: tuple[float, float] = (10.0, 60.0)
-    backoff_cap: float = 30.0
 
     @classmethod
-    def from_connection(
-        cls,
-        conn: Any,
-        *,
-        conn_id: str | None = None,
-        page_size: int | None = None,
-        max_attempts: int | None = None,
-        backoff_cap: float | None = None,
-    ) -> ZoomSettings:
+    def from_connection(cls, conn: Any, **overrides: Any) -> ZoomSettings:
         """Build settings from any object with Airflow ``Connection`` attributes.
 
         Args:
             conn: Object with ``host``, ``login`` (client id), ``password`` (client secret) and
                 ``extra_dejson`` (``account_id`` required; ``oauth_url``, ``user_id`` optional).
-            conn_id: Overrides the connection id used in messages.
-            page_size: Page size (capped at 300).
-            max_attempts: Overrides the HTTP attempts per request.
-            backoff_cap: Overrides the back-off cap (seconds).
+            overrides: ``conn_id``, ``page_size`` (capped at 300), ``max_attempts``,
+                ``backoff_cap`` (:meth:`HttpSettings.common`; ``None`` keeps the default).
 
         Raises:
             webinar_dwh.http.ConfigurationError: a required field is missing.
         """
-        cid = conn_id or getattr(conn, "conn_id", None) or DEFAULT_CONN_ID
+        common = HttpSettings.common(
+            conn,
+            default_conn_id=DEFAULT_CONN_ID,
+            default_page_size=MAX_PAGE_SIZE,
+            max_page_size=MAX_PAGE_SIZE,
+            **overrides,
+        )
+        cid = common["conn_id"]
         extra = extra_of(conn)
         account_id = extra.get("account_id")
         if not isinstance(account_id, str) or not account_id.strip():
@@ -85,8 +74,5 @@ class ZoomSettings:
             account_id=account_id.strip(),
             oauth_url=oauth_url,
             user_id=str(extra.get("user_id") or DEFAULT_USER_ID),
-            conn_id=cid,
-            page_size=min(page_size or MAX_PAGE_SIZE, MAX_PAGE_SIZE),
-            max_attempts=max_attempts or 6,
-            backoff_cap=30.0 if backoff_cap is None else backoff_cap,
+            **common,
         )

@@ -14,6 +14,7 @@ from webinar_dwh.sources._common import (
     iso_utc,
     parse_timestamp,
     raw_text,
+    validated,
 )
 from webinar_dwh.sources.zoom.client import SkippedError, ZoomClient
 from webinar_dwh.sources.zoom.contracts import (
@@ -129,11 +130,9 @@ def _registrants(client: ZoomClient, webinar_key: str) -> Iterator[Item]:
     try:
         for page in client.registrant_pages(webinar_key):
             for obj in page:
-                reason = contract_violation("registrants", obj, REGISTRANT_FIELDS)
-                if reason:
-                    yield Rejected("registrants", webinar_key, raw_text(obj), reason)
-                    continue
-                yield Record("registrants", f"{webinar_key}:{obj['id']}", webinar_key, obj)
+                yield validated(
+                    "registrants", webinar_key, obj, REGISTRANT_FIELDS, lambda o: f"{webinar_key}:{o['id']}"
+                )
     except SkippedError:
         return
 
@@ -142,10 +141,8 @@ def _participants(client: ZoomClient, uuid: str, webinar_key: str) -> Iterator[I
     try:
         for page in client.participant_pages(uuid, webinar_key):
             for obj in page:
-                reason = contract_violation("participants", obj, PARTICIPANT_FIELDS)
-                if reason:
-                    yield Rejected("participants", uuid, raw_text(obj), reason)
-                    continue
-                yield Record("participants", participant_key(uuid, obj), uuid, obj)
+                yield validated(
+                    "participants", uuid, obj, PARTICIPANT_FIELDS, lambda o: participant_key(uuid, o)
+                )
     except SkippedError:
         return
