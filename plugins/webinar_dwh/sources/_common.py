@@ -296,8 +296,9 @@ class VendorSource:
         default_conn_id: Its Airflow connection unless ``DWH_<NAME>_CONN_ID`` says otherwise.
         entities: Every entity it lands, the parent (cursor) entity first.
         cursor_entity: The parent entity whose start time is the cursor.
-        make_client: Builds the client from an Airflow-style connection, the pipeline's
-            overrides (:func:`pipeline_overrides`) and the sleep function for retry waits.
+        client_type: The vendor's client, built as ``client_type(settings, sleep=...)``.
+        settings_type: Its settings, built by ``settings_type.from_connection(conn, **overrides)``
+            from an Airflow-style connection and the pipeline's overrides.
         extract: ``extract(client, window_start, window_end)``: every parent whose start lies in
             the half-open window, ascending, each followed by its children (Records/Rejected).
         cursor_of: The cursor value (ISO 8601 UTC) of a parent Record.
@@ -307,7 +308,8 @@ class VendorSource:
     default_conn_id: str
     entities: tuple[str, ...]
     cursor_entity: str
-    make_client: Callable[[Any, dict[str, Any], Callable[[float], None]], Client]
+    client_type: Callable[..., Client]
+    settings_type: Any
     extract: Callable[[Any, datetime, datetime], Iterator[Item]]
     cursor_of: Callable[[Record], str]
 
@@ -326,7 +328,8 @@ class VendorSource:
         Yields:
             A handle with ``extract(window_start, window_end)`` and ``stats()``.
         """
-        handle = SourceHandle(self.make_client(conn, pipeline_overrides(settings), sleep), self.extract)
+        vendor_settings = self.settings_type.from_connection(conn, **pipeline_overrides(settings))
+        handle = SourceHandle(self.client_type(vendor_settings, sleep=sleep), self.extract)
         try:
             yield handle
         finally:
