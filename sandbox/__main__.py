@@ -8,7 +8,8 @@
 
     python -m sandbox truth --seed 42 --scale 0.1 --as-of 2026-11-24T05:00:00Z --format csv
 
-``catalog`` writes the sandbox's catalog seed CSV (default ``sandbox/dbt_seeds/webinar_catalog_map.csv``).
+``catalog`` writes the sandbox's catalog seed CSV (default
+``dbt_project/sandbox_seeds/webinar_catalog_map.csv``).
 """
 
 from __future__ import annotations

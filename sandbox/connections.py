@@ -9,17 +9,18 @@ The JSON connection form of docs/design.md §"Connections and settings"::
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from sandbox.server import SandboxServer
 
 
-DBT_SEED_ENV: dict[str, str] = {"DWH_DBT_SEED_DIR": str(Path(__file__).resolve().parent / "dbt_seeds")}
-"""Points dbt at the catalog seed of the sandbox's webinars instead of the project's example seed:
-every deployment on the sandbox (demo, tests, bench) sets it. An absolute path: Cosmos runs each
-dbt task in a copy of the project, where a path relative to ``dbt_project/`` would not resolve."""
+DBT_SEED_ENV: dict[str, str] = {"DWH_DBT_SEED_DIR": "sandbox_seeds"}
+"""Points dbt at the catalog seed of the sandbox's webinars (``dbt_project/sandbox_seeds``) instead
+of the project's example seed (``dbt_project/seeds``): every deployment on the sandbox (demo,
+tests, bench) sets it. Inside the project on purpose: Cosmos runs each dbt task in a copy of the
+project, and dbt writes a seed's run SQL under target/ by its path (an absolute path would make
+it overwrite the CSV itself)."""
 
 
 def airflow_conn_env(server: SandboxServer) -> dict[str, str]:

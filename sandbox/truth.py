@@ -47,7 +47,8 @@ from sandbox.faults import malformation, shift_to_2099, surprise
 from sandbox.generator import LANGUAGES, MATCH_TOLERANCE_S, Universe, catalog_rows, iso_z, strip_plus
 
 CATALOG_COLUMNS = ("platform", "webinar_id", "title_pattern", "course", "language", "priority")
-CATALOG_CSV = Path(__file__).with_name("dbt_seeds") / "webinar_catalog_map.csv"
+_SANDBOX_SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "sandbox_seeds"
+CATALOG_CSV = _SANDBOX_SEEDS / "webinar_catalog_map.csv"
 """The sandbox's catalog seed: the demo and the tests point dbt at its folder (``DWH_DBT_SEED_DIR``)."""
 WEBINAR_COLUMNS = (
     "platform",

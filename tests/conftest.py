@@ -38,7 +38,7 @@ os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "120")
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "False"
 # dbt maps the sandbox's webinars with the sandbox's catalog seed, not the project's example.
-os.environ.setdefault("DWH_DBT_SEED_DIR", str(ROOT / "sandbox" / "dbt_seeds"))
+os.environ.setdefault("DWH_DBT_SEED_DIR", "sandbox_seeds")
 
 
 def _local_pg():
