@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
-from webinar_dwh.http import ConfigurationError
+from webinar_dwh.http import ApiSession, ConfigurationError, RetryPolicy
 from webinar_dwh.records import Item, Record, Rejected
 
 Kind = Literal["str", "id", "int", "number", "timestamp", "object", "list", "bool"]
@@ -184,6 +184,30 @@ class HttpSettings:
     max_attempts: int = 6
     timeout: tuple[float, float] = (10.0, 60.0)
     backoff_cap: float = 30.0
+
+    def session(
+        self,
+        *,
+        vendor: str,
+        auth: Any,
+        secrets: tuple[str, ...],
+        sleep: Callable[[float], None],
+        retry: RetryPolicy | None = None,
+        **extra: Any,
+    ) -> ApiSession:
+        """The vendor's HTTP session on these settings (timeouts, retries up to ``max_attempts``
+        with back-off capped at ``backoff_cap``); ``secrets`` are never logged."""
+        return ApiSession(
+            self.base_url,  # type: ignore[attr-defined]  # every vendor's settings have one
+            vendor=vendor,
+            conn_id=self.conn_id,
+            auth=auth,
+            timeout=self.timeout,
+            retry=retry or RetryPolicy(max_attempts=self.max_attempts, backoff_max=self.backoff_cap),
+            sleep=sleep,
+            secrets=secrets,
+            **extra,
+        )
 
     @staticmethod
     def common(

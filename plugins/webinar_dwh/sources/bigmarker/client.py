@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from webinar_dwh.http import ApiSession, HeaderAuth, RetryPolicy
+from webinar_dwh.http import HeaderAuth, RetryPolicy
 from webinar_dwh.sources.bigmarker.pagination import page_number_pages
 from webinar_dwh.sources.bigmarker.settings import BigMarkerSettings
 
@@ -36,15 +36,12 @@ class BigMarkerClient:
         retry: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
-        self.session = ApiSession(
-            settings.base_url,
+        self.session = settings.session(
             vendor=self.vendor,
-            conn_id=settings.conn_id,
             auth=HeaderAuth("API-KEY", settings.api_key),
-            timeout=settings.timeout,
-            retry=retry or RetryPolicy(max_attempts=settings.max_attempts, backoff_max=settings.backoff_cap),
-            sleep=sleep,
             secrets=(settings.api_key,),
+            sleep=sleep,
+            retry=retry,
         )
         #: Child listings skipped, by ``"<entity>:<reason>"`` (e.g. a conference deleted mid-run).
         self.skipped: Counter[str] = Counter()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from webinar_dwh.http import ApiError, ApiSession, HeaderAuth, RetryPolicy
+from webinar_dwh.http import ApiError, HeaderAuth, RetryPolicy
 from webinar_dwh.sources.calendly.pagination import collection_pages
 from webinar_dwh.sources.calendly.settings import CalendlySettings
 
@@ -37,15 +37,12 @@ class CalendlyClient:
         retry: RetryPolicy | None = None,
     ) -> None:
         self.settings = settings
-        self.session = ApiSession(
-            settings.base_url,
+        self.session = settings.session(
             vendor=self.vendor,
-            conn_id=settings.conn_id,
             auth=HeaderAuth("Authorization", f"Bearer {settings.token}"),
-            timeout=settings.timeout,
-            retry=retry or RetryPolicy(max_attempts=settings.max_attempts, backoff_max=settings.backoff_cap),
-            sleep=sleep,
             secrets=(settings.token,),
+            sleep=sleep,
+            retry=retry,
             credential_name="the personal access token",
         )
         self._organization: str | None = None
