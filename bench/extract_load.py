@@ -41,7 +41,7 @@ def run(interval_end: datetime, *, full_refresh: bool) -> dict[str, Any]:
         finally:
             land_seconds += time.perf_counter() - started
 
-    landing.land_batch = timed_land_batch  # pipeline.extract_load imports it at call time
+    landing.land_batch = timed_land_batch  # pipeline.extract_load calls it through the module
     run_info = pipeline.RunInfo.manual(interval_end, full_refresh=full_refresh)
     started = time.perf_counter()
     summaries = {src: pipeline.extract_load(src, run_info) for src in SOURCES}
