@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from webinar_dwh import config
+from webinar_dwh.contracts import PROJECT_DIR
 from webinar_dwh.run import RunInfo
 
 log = logging.getLogger(__name__)
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 #: Where these invocations keep their artifacts and partial-parse state. Not the project's own
 #: ``target/``: Cosmos renders the DAG from ``target/manifest.json`` (written by ``make
 #: manifest``), and dbt rewrites that file in place on every call, so a DAG parse running

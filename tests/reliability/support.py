@@ -12,12 +12,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from webinar_dwh.contracts import mart_columns
 from webinar_dwh.sources import SOURCES
 
+#: The columns of ``marts.webinar_attendance`` compared with the sandbox's truth: what the truth
+#: computes, bar the key and the titles (a surprise scenario serves hostile titles on purpose).
 WEBINAR_COLUMNS = (
     "webinar_date", "course", "language", "registered", "attended", "walk_ins", "show_up_rate",
     "avg_minutes_attended", "is_held",
 )
+# A renamed mart column must fail here, not silently leave the comparison.
+assert set(WEBINAR_COLUMNS) <= set(mart_columns("webinar_attendance")), "see the mart's contract"
 
 
 def load_all(stack: Any, interval_end: datetime, sources: Iterable[str] = SOURCES) -> dict[str, Any]:

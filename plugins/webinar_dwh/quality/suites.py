@@ -1,9 +1,9 @@
 """Expectation suites for the marts, defined in code: the data contract the publish gate enforces.
 
-Everything about a mart that the gate knows lives in :data:`MARTS`: its column list (the single
-source of truth — adding or renaming a mart column is a one-line edit there), its key, whether the
-gate may skip it when dbt did not build it, and the checks it must pass. Every expectation carries
-a severity:
+Everything about a mart that the gate knows lives in :data:`MARTS`: its key, whether the gate may
+skip it when dbt did not build it, and the checks it must pass. Its column list is not repeated
+here: it is the mart's enforced dbt contract, read from the model's YAML
+(:mod:`webinar_dwh.contracts`). Every expectation carries a severity:
 
 * ``blocking`` — a failure stops publishing ``marts_build`` to ``marts`` (GX severity ``critical``);
 * ``warn`` — a failure is reported and logged, publishing goes ahead (GX severity ``warning``).
@@ -32,6 +32,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
+
+from webinar_dwh.contracts import mart_columns
 
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
@@ -135,7 +137,8 @@ class MartSpec:
 
     Attributes:
         name: table name (also the name of its GX suite and table asset).
-        columns: every column of the mart, in table order — the single source of truth.
+        columns: every column of the mart, in table order; by default the columns of the
+            mart's enforced dbt contract (its YAML, :func:`webinar_dwh.contracts.mart_columns`).
         key: the grain (one row per distinct key).
         required: if false the gate skips the mart with a warning when it does not exist;
             a missing required mart blocks publishing.
@@ -160,15 +163,17 @@ class MartSpec:
     """
 
     name: str
-    columns: tuple[str, ...]
     key: tuple[str, ...]
     required: bool = True
     checks: tuple[Check, ...] = field(default_factory=tuple)
     sensitive: tuple[str, ...] = ()
     incremental_column: str | None = None
     cutoff_relation: str | None = None
+    columns: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        if not self.columns:  # the mart's enforced dbt contract (webinar_dwh.contracts)
+            object.__setattr__(self, "columns", mart_columns(self.name))
         extra = (self.incremental_column,) if self.incremental_column else ()
         unknown = [c for c in (*self.key, *self.sensitive, *extra) if c not in self.columns]
         unknown += [c for check in self.checks for c in check.columns if c not in self.columns]
@@ -275,31 +280,15 @@ def _webinar_date_plausible(column: str = "webinar_date") -> Check:
 
 
 # --- the marts ----------------------------------------------------------------------------------
-# Column lists mirror the final `select` of dbt_project/models/marts/<name>.sql, in that order.
-# A mart change in dbt is a one-line edit here; until then the gate blocks on a missing column and
-# warns on an extra one.
+# Each mart's columns come from its enforced dbt contract (the model's YAML): dbt refuses a
+# build whose SQL disagrees with it, and the gate checks the built table against the same list
+# (blocking on a missing column, warning on an extra one).
 
 MARTS: dict[str, MartSpec] = {
     spec.name: spec
     for spec in (
         MartSpec(
             name="webinar_attendance",
-            columns=(
-                "webinar_id",
-                "platform",
-                "title",
-                "course",
-                "language",
-                "registered",
-                "attended",
-                "walk_ins",
-                "show_up_rate",
-                "avg_minutes_attended",
-                "total_minutes",
-                "is_held",
-                "webinar_date",
-                "start_time",
-            ),
             key=("platform", "webinar_id"),
             checks=(
                 _rows_present(),
@@ -325,21 +314,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="dim_webinars",
-            columns=(
-                "webinar_id",
-                "platform",
-                "zoom_webinar_id",
-                "title",
-                "course",
-                "language",
-                "mapping_method",
-                "time_zone",
-                "duration_minutes",
-                "is_held",
-                "webinar_date",
-                "start_time",
-                "end_time",
-            ),
             key=("platform", "webinar_id"),
             checks=(
                 _rows_present(),
@@ -348,18 +322,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="fct_registrations",
-            columns=(
-                "registration_id",
-                "webinar_id",
-                "platform",
-                "person_key",
-                "registration_source",
-                "seconds_attended",
-                "minutes_attended",
-                "attended",
-                "registered_at",
-                "_watermark",
-            ),
             key=("platform", "webinar_id", "person_key"),
             incremental_column="_watermark",
             cutoff_relation="dim_webinars",
@@ -373,18 +335,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="attendance_by_course_language",
-            columns=(
-                "webinar_month",
-                "platform",
-                "course",
-                "language",
-                "webinars",
-                "registered",
-                "attended",
-                "walk_ins",
-                "show_up_rate",
-                "total_minutes",
-            ),
             key=("webinar_month", "platform", "course", "language"),
             required=False,
             checks=(
@@ -396,18 +346,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="attendance_daily",
-            columns=(
-                "webinar_date",
-                "platform",
-                "course",
-                "language",
-                "webinars",
-                "registered",
-                "attended",
-                "walk_ins",
-                "show_up_rate",
-                "total_minutes",
-            ),
             key=("webinar_date", "platform", "course", "language"),
             required=False,
             checks=(
@@ -421,12 +359,6 @@ MARTS: dict[str, MartSpec] = {
         # the figures above; a missing one is reported and skipped, never blocks the figures.
         MartSpec(
             name="registration_pace",
-            columns=(
-                "platform", "webinar_id", "title", "course", "language", "comparable_level",
-                "days_before", "registrations", "final_registrations", "share_of_final",
-                "comparables", "band_registrations_p25", "band_registrations_p50",
-                "band_registrations_p75", "is_held", "webinar_date",
-            ),
             key=("platform", "webinar_id", "days_before"),
             required=False,
             checks=(
@@ -444,15 +376,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="webinar_forecast",
-            columns=(
-                "webinar_id", "platform", "title", "course", "language", "comparable_level",
-                "pace_status", "days_to_start", "registered_so_far", "pace_point",
-                "registrations_at_pace_point", "comparables", "band_registrations_p25",
-                "band_registrations_p50", "band_registrations_p75", "expected_share_so_far",
-                "forecast_registrations", "forecast_registrations_low", "forecast_registrations_high",
-                "expected_show_up_rate", "forecast_attendees", "forecast_attendees_low",
-                "forecast_attendees_high", "webinar_date", "start_time", "forecast_at",
-            ),
             key=("platform", "webinar_id"),
             required=False,
             checks=(
@@ -480,12 +403,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="forecast_backtest",
-            columns=(
-                "webinar_id", "platform", "course", "language", "comparable_level", "horizon_days",
-                "registrations_at_horizon", "final_registrations", "forecast_registrations",
-                "baseline_registrations", "forecast_abs_error", "baseline_abs_error",
-                "webinar_date", "forecast_at",
-            ),
             key=("platform", "webinar_id", "horizon_days"),
             required=False,
             checks=(
@@ -495,10 +412,6 @@ MARTS: dict[str, MartSpec] = {
         ),
         MartSpec(
             name="webinar_flags",
-            columns=(
-                "flag", "flagged_key", "platform", "webinar_id", "title", "course", "language",
-                "reason", "observed", "expected_low", "expected_high", "webinar_date", "flagged_on",
-            ),
             key=("flag", "flagged_key"),
             required=False,
             checks=(
@@ -515,16 +428,6 @@ MARTS: dict[str, MartSpec] = {
         # values are already in their documented buckets (docs/design.md, "Vendor values").
         MartSpec(
             name="vendor_value_notices",
-            columns=(
-                "field",
-                "platform",
-                "raw_value",
-                "bucket",
-                "effect",
-                "example_webinar_ids",
-                "webinars",
-                "records",
-            ),
             key=("field", "raw_value"),
             # A report about the data, not the numbers: without it the marts still publish.
             required=False,
