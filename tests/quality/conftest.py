@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 
 import psycopg
@@ -200,8 +201,7 @@ def publish_registrations(
     published version that predates the column); the comments record ``as_of`` (published) and
     ``build_as_of`` (the build in ``marts_build``), as dbt's post-hook does."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for schema, value in (("marts_build", build_as_of),):
-            conn.execute(f'comment on table {schema}.fct_registrations is \'{{"as_of": "{value}"}}\'')
+        conn.execute(f"comment on table marts_build.fct_registrations is '{_stamp(build_as_of)}'")
         conn.execute("create schema if not exists marts")
         conn.execute("drop table if exists marts.fct_registrations")
         conn.execute("create table marts.fct_registrations as select * from marts_build.fct_registrations")
@@ -209,7 +209,12 @@ def publish_registrations(
             conn.execute("alter table marts.fct_registrations drop column _watermark")
         else:
             conn.execute("update marts.fct_registrations set _watermark = %s", (watermark,))
-        conn.execute(f'comment on table marts.fct_registrations is \'{{"as_of": "{as_of}"}}\'')
+        conn.execute(f"comment on table marts.fct_registrations is '{_stamp(as_of)}'")
+
+
+def _stamp(as_of: str) -> str:
+    """A build stamp as ``macros/build_stamp.sql`` writes it."""
+    return json.dumps({"as_of": as_of, "dag_run_id": "test", "invocation_id": f"dbt-{as_of}"})
 
 
 @pytest.fixture

@@ -35,7 +35,6 @@ DSN's password never reaches a log line, an exception message or the report.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from webinar_dwh.quality.suites import MARTS, Severity, SuitePart, build_suite
+from webinar_dwh.warehouse.builds import ChangedRows, changed_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
@@ -61,6 +61,9 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+#: The rows a mart's row-level expectations read (one definition, shared with publish).
+ValidationScope = ChangedRows
 
 #: How many distinct unexpected values a failure message shows.
 MAX_EXAMPLES = 3
@@ -182,53 +185,6 @@ class FailedExpectation:
             "scoped": self.scoped,
             "webinars": list(self.webinars),
             "message": self.describe(),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ValidationScope:
-    """The rows a mart's row-level expectations read.
-
-    Attributes:
-        column: the incremental column the scope filters on; ``None``: the whole table.
-        since: ``max(column)`` of the published version, ISO 8601 (rows ``>`` it are in scope).
-        rows: rows in the scope.
-        cutoff_from: ``as_of`` of the published version (its table comment), if it differs from
-            the build's: the webinars starting between the two are in scope too.
-        cutoff_to: ``as_of`` of the build.
-    """
-
-    column: str | None = None
-    since: str | None = None
-    rows: int | None = None
-    cutoff_from: str | None = None
-    cutoff_to: str | None = None
-
-    @property
-    def whole_table(self) -> bool:
-        """True when every row was validated."""
-        return self.column is None
-
-    def describe(self) -> str:
-        """``whole table`` or ``12,345 rows changed since the published version (_watermark >= …)``."""
-        if self.column is None:
-            return "whole table"
-        text = f"{self.rows or 0:,} rows changed since the published version ({self.column} > {self.since}"
-        if self.cutoff_from:
-            text += f", or held cut-off moved {self.cutoff_from} -> {self.cutoff_to}"
-        return text + ")"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-safe form."""
-        if self.column is None:
-            return {"rows": "whole_table"}
-        return {
-            "rows": "changed_since_published",
-            "column": self.column,
-            "since": self.since,
-            "cutoff_from": self.cutoff_from,
-            "cutoff_to": self.cutoff_to,
-            "count": self.rows,
         }
 
 
@@ -437,9 +393,9 @@ def _run(
                 scope = scopes[name] = _scope(engine, schema, name, published_schema)
                 table = datasource.add_table_asset(name=name, table_name=name, schema_name=schema)
                 parts: list[tuple[SuitePart, Any]] = [(SuitePart.ALL, table)]
-                if not scope.whole_table:
+                if scope.query is not None:
                     changed = datasource.add_query_asset(
-                        name=SuitePart.ROWS.suite_name(name), query=_scope_query(engine, schema, name, scope)
+                        name=SuitePart.ROWS.suite_name(name), query=scope.query
                     )
                     parts = [(SuitePart.WHOLE_TABLE, table), (SuitePart.ROWS, changed)]
                 for part, asset in parts:
@@ -604,115 +560,20 @@ def _existing_relations(engine: Any, schema: str) -> set[str]:
 
 
 def _scope(engine: Any, schema: str, name: str, published_schema: str | None) -> ValidationScope:
-    """The rows mart ``name``'s row-level checks read: see :func:`validate_marts`."""
-    import sqlalchemy as sa
-
-    column = MARTS[name].incremental_column
-    if column is None or published_schema is None or published_schema == schema:
+    """The rows the row-level checks of ``schema.name`` read: the changed rows of an incremental
+    mart (:func:`~webinar_dwh.warehouse.builds.changed_rows`), else the whole table."""
+    spec = MARTS[name]
+    if spec.incremental_column is None:
         return ValidationScope()
-    has_column = sa.text(
-        "select count(*) = 2 from pg_catalog.pg_attribute as a "
-        "join pg_catalog.pg_class as c on c.oid = a.attrelid "
-        "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
-        "where c.relname = :name and n.nspname in (:schema, :published) "
-        "and a.attname = :column and a.attnum > 0 and not a.attisdropped"
-    )
-    params = {"name": name, "schema": schema, "published": published_schema, "column": column}
-    with engine.connect() as conn:
-        if not conn.execute(has_column, params).scalar():
-            logger.info(
-                "%s.%s: no published version with %s in %s: validating the whole table",
-                schema,
-                name,
-                column,
-                published_schema,
-            )
-            return ValidationScope()
-        quote = engine.dialect.identifier_preparer.quote
-        published = f"{quote(published_schema)}.{quote(name)}"
-        # max() and the count below read the marts' index on the column (dbt `indexes`).
-        since = conn.execute(sa.text(f"select max({quote(column)})::text from {published}")).scalar()
-        if since is None:  # an empty published version: everything is new
-            return ValidationScope()
-        built = f"{quote(schema)}.{quote(name)}"
-        oldest, newest = conn.execute(
-            sa.text(f"select min({quote(column)}), max({quote(column)}) from {built}")
-        ).one()
-        if oldest == newest:  # one build wrote every row (a full refresh): they are all new
-            logger.info("%s: every row is from this build: validating the whole table", built)
-            return ValidationScope()
-        cutoff_from = cutoff_to = None
-        if MARTS[name].cutoff_relation:
-            as_of = sa.text("select obj_description(cast(:rel as regclass), 'pg_class')")
-            cutoff_from = _as_of(conn.execute(as_of, {"rel": published}).scalar())
-            cutoff_to = _as_of(conn.execute(as_of, {"rel": f"{quote(schema)}.{quote(name)}"}).scalar())
-            if cutoff_from is None or cutoff_to is None:  # no recorded cut-off: cannot scope it
-                logger.info("%s.%s: no recorded as_of: validating the whole table", schema, name)
-                return ValidationScope()
-            if cutoff_from == cutoff_to:
-                cutoff_from = cutoff_to = None
-        scope = ValidationScope(column=column, since=since, cutoff_from=cutoff_from, cutoff_to=cutoff_to)
-        rows = conn.execute(
-            sa.text(f"select count(*) from ({_scope_query(engine, schema, name, scope)}) as s")
+    with engine.connect() as conn:  # the psycopg connection under SQLAlchemy's
+        return changed_rows(
+            conn.connection.driver_connection,
+            schema,
+            name,
+            published_schema,
+            column=spec.incremental_column,
+            cutoff_relation=spec.cutoff_relation,
         )
-        return replace(scope, rows=rows.scalar())
-
-
-def _as_of(comment: str | None) -> str | None:
-    """The ``as_of`` a dbt build recorded in the table comment (``{"as_of": …}``), if any."""
-    if not comment or not comment.startswith("{"):
-        return None
-    try:
-        value = json.loads(comment).get("as_of")
-    except ValueError:
-        return None
-    return str(value) if value else None
-
-
-def _scope_query(engine: Any, schema: str, name: str, scope: ValidationScope) -> str:
-    """``select *`` of the rows of ``schema.name`` in ``scope``.
-
-    The bound is a literal, not ``>= (select max(…) from marts.…)``: the planner then knows how
-    few rows qualify and reads them through the index on the column (a subquery's value is
-    unknown at planning time, and a third of the table is assumed). It is the published max as
-    PostgreSQL prints it, cast back to the column's type by the same server.
-    """
-    assert scope.column is not None and scope.since is not None
-    quote = engine.dialect.identifier_preparer.quote
-
-    def literal(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
-
-    table = f"{quote(schema)}.{quote(name)}"
-    newer = (
-        f"{quote(scope.column)} > cast({literal(scope.since)} as "
-        f"{_column_type(engine, schema, name, scope.column)})"
-    )
-    query = f"select * from {table} where {newer}"
-    cutoff = MARTS[name].cutoff_relation
-    if cutoff and scope.cutoff_from and scope.cutoff_to:
-        # UNION ALL of two index-driven parts (an OR with a subquery would read the whole table).
-        bounds = ", ".join(f"cast({literal(t)} as timestamptz)" for t in (scope.cutoff_from, scope.cutoff_to))
-        query += (
-            f" union all select * from {table} where not ({newer}) and (platform, webinar_id) in ("
-            f"select platform, webinar_id from {quote(schema)}.{quote(cutoff)} "
-            f"where start_time >= least({bounds}) and start_time < greatest({bounds}))"
-        )
-    return query
-
-
-def _column_type(engine: Any, schema: str, name: str, column: str) -> str:
-    """``format_type`` of a column (e.g. ``timestamp with time zone``): catalog text, no input."""
-    import sqlalchemy as sa
-
-    query = sa.text(
-        "select format_type(a.atttypid, a.atttypmod) from pg_catalog.pg_attribute as a "
-        "join pg_catalog.pg_class as c on c.oid = a.attrelid "
-        "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
-        "where n.nspname = :schema and c.relname = :name and a.attname = :column"
-    )
-    with engine.connect() as conn:
-        return str(conn.execute(query, {"schema": schema, "name": name, "column": column}).scalar_one())
 
 
 def _table_result(

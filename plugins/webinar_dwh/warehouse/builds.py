@@ -25,16 +25,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from webinar_dwh.warehouse.bootstrap import MARTS_BUILD_SCHEMA, MARTS_SCHEMA, META_SCHEMA
-from webinar_dwh.warehouse.publish import DBT_TRANSIENT_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+#: The column of an incremental mart holding the watermark of the build that (re)wrote each row.
+WATERMARK_COLUMN: Final = "_watermark"
+#: Relations dbt creates and drops within one model's build; never part of a build.
+DBT_TRANSIENT_SUFFIXES: Final = ("__dbt_tmp", "__dbt_backup")
 
 
 class BuildError(RuntimeError):
@@ -115,6 +122,11 @@ def read_build(
             continue
         stamps[name] = _parse_stamp(comment)
     return Build(schema=schema, stamps=stamps)
+
+
+def read_stamp(conn: psycopg.Connection, schema: str, name: str) -> dict[str, Any] | None:
+    """The stamp of one relation (``None``: no relation, or none written by a dbt build)."""
+    return read_build(conn, schema, [name]).stamps.get(name)
 
 
 def _parse_stamp(comment: str | None) -> dict[str, Any] | None:
@@ -270,3 +282,151 @@ def assert_publishable(conn: psycopg.Connection, build: Build, *, dag_run_id: st
             f"(or that changed after it was validated): clear validate_marts with its downstream tasks"
         )
     return as_of
+
+
+# --- the rows a build changed -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChangedRows:
+    """The rows of a built incremental mart (re)written since the version BI reads.
+
+    One definition serves every consumer: the quality gate runs its row-level checks on them,
+    publish scans them for e-mail-like values.
+
+    Attributes:
+        column: the watermark column the scope filters on; ``None``: the whole table (first
+            publication, no published version with the column, or a full rebuild).
+        since: ``max(column)`` of the published version as PostgreSQL prints it (rows ``>``
+            it are in scope).
+        rows: rows in the scope.
+        cutoff_from: ``as_of`` of the published version, if it differs from the build's: the
+            webinars starting between the two are in scope too (their ``is_held`` flipped
+            without a new watermark).
+        cutoff_to: ``as_of`` of the build.
+        query: ``select *`` of the rows in scope (``None`` for the whole table).
+    """
+
+    column: str | None = None
+    since: str | None = None
+    rows: int | None = None
+    cutoff_from: str | None = None
+    cutoff_to: str | None = None
+    query: str | None = None
+
+    @property
+    def whole_table(self) -> bool:
+        """True when the scope is every row."""
+        return self.column is None
+
+    def describe(self) -> str:
+        """``whole table`` or ``12,345 rows changed since the published version (_watermark > …)``."""
+        if self.column is None:
+            return "whole table"
+        text = f"{self.rows or 0:,} rows changed since the published version ({self.column} > {self.since}"
+        if self.cutoff_from:
+            text += f", or held cut-off moved {self.cutoff_from} -> {self.cutoff_to}"
+        return text + ")"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form (without the query)."""
+        if self.column is None:
+            return {"rows": "whole_table"}
+        return {
+            "rows": "changed_since_published",
+            "column": self.column,
+            "since": self.since,
+            "cutoff_from": self.cutoff_from,
+            "cutoff_to": self.cutoff_to,
+            "count": self.rows,
+        }
+
+
+def changed_rows(
+    conn: psycopg.Connection,
+    schema: str,
+    name: str,
+    published_schema: str | None = MARTS_SCHEMA,
+    *,
+    column: str = WATERMARK_COLUMN,
+    cutoff_relation: str | None = None,
+) -> ChangedRows:
+    """The rows of ``schema.name`` changed since its version in ``published_schema``.
+
+    Scoped when both versions have ``column``, the published one has a row and the build's
+    rows span more than one watermark (one watermark: a full rebuild wrote every row, all new);
+    otherwise the whole table. With ``cutoff_relation`` (a relation in ``schema`` with
+    ``platform, webinar_id, start_time`` per webinar, e.g. ``dim_webinars``), the webinars
+    starting between the two versions' ``as_of`` (their stamps) are in scope too.
+
+    The bound is a literal, not ``> (select max(…) from marts.…)``: the planner then knows how
+    few rows qualify and reads them through the index on the column. It is the published max as
+    PostgreSQL prints it, cast back to the column's type by the same server.
+    """
+    if published_schema is None or published_schema == schema:
+        return ChangedRows()
+    types = {
+        nspname: format_type
+        for nspname, format_type in conn.execute(
+            "select n.nspname, format_type(a.atttypid, a.atttypmod) from pg_attribute as a "
+            "join pg_class as c on c.oid = a.attrelid join pg_namespace as n on n.oid = c.relnamespace "
+            "where n.nspname in (%s, %s) and c.relname = %s and a.attname = %s and not a.attisdropped",
+            (schema, published_schema, name, column),
+        )
+    }
+    if set(types) != {schema, published_schema}:
+        log.info(
+            "%s.%s: no published version with %s in %s: the whole table",
+            schema,
+            name,
+            column,
+            published_schema,
+        )
+        return ChangedRows()
+    published, built, col = (
+        sql.Identifier(published_schema, name),
+        sql.Identifier(schema, name),
+        sql.Identifier(column),
+    )
+    (since,) = conn.execute(sql.SQL("select max({})::text from {}").format(col, published)).fetchone() or (
+        None,
+    )
+    if since is None:  # an empty published version: everything is new
+        return ChangedRows()
+    (spread,) = conn.execute(
+        sql.SQL("select min({0}) < max({0}) from {1}").format(col, built)
+    ).fetchone() or (None,)
+    if not spread:
+        log.info("%s.%s: every row is from this build: the whole table", schema, name)
+        return ChangedRows()
+    cutoff_from = cutoff_to = None
+    if cutoff_relation:
+        cutoff_from = (read_stamp(conn, published_schema, name) or {}).get("as_of")
+        cutoff_to = (read_stamp(conn, schema, name) or {}).get("as_of")
+        if cutoff_from is None or cutoff_to is None:  # no recorded cut-off: cannot scope it
+            log.info("%s.%s: no recorded as_of: the whole table", schema, name)
+            return ChangedRows()
+        if cutoff_from == cutoff_to:
+            cutoff_from = cutoff_to = None
+    newer = sql.SQL("{} > cast({} as {})").format(col, sql.Literal(since), sql.SQL(types[schema]))
+    query = sql.SQL("select * from {} where {}").format(built, newer)
+    if cutoff_relation and cutoff_from and cutoff_to:
+        # UNION ALL of two index-driven parts (an OR with a subquery would read the whole table).
+        bounds = [
+            sql.SQL("cast({} as timestamptz)").format(sql.Literal(str(t))) for t in (cutoff_from, cutoff_to)
+        ]
+        query = sql.SQL(
+            "{} union all select * from {} where not ({}) and (platform, webinar_id) in ("
+            "select platform, webinar_id from {} where start_time >= least({}, {}) "
+            "and start_time < greatest({}, {}))"
+        ).format(query, built, newer, sql.Identifier(schema, cutoff_relation), *bounds, *bounds)
+    text = query.as_string(conn)
+    (rows,) = conn.execute(f"select count(*) from ({text}) as changed").fetchone() or (0,)
+    return ChangedRows(
+        column=column,
+        since=since,
+        rows=rows,
+        cutoff_from=str(cutoff_from) if cutoff_from else None,
+        cutoff_to=str(cutoff_to) if cutoff_to else None,
+        query=text,
+    )

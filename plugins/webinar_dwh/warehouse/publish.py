@@ -58,14 +58,12 @@ from webinar_dwh.warehouse.bootstrap import (
     META_SCHEMA,
     use_owner_role,
 )
+from webinar_dwh.warehouse.builds import DBT_TRANSIENT_SUFFIXES, WATERMARK_COLUMN, changed_rows
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LOCK_TIMEOUT_S: Final = 10.0
 """How long publish waits for BI queries holding locks on the old marts before giving up."""
-
-WATERMARK_COLUMN: Final = "_watermark"
-"""Column of an incremental mart: the raw-load watermark of the build that (re)wrote the row."""
 
 VALUE_SCAN_SAMPLE_ABOVE: Final = 200_000
 """Rows (``pg_class.reltuples``) above which the e-mail value scan reads a sample of a table."""
@@ -77,9 +75,6 @@ VALUE_SCAN_SAMPLE_ROWS: Final = 100_000
 _SWAP_SCHEMA: Final = "marts_publish_swap"
 # Seed of the value scan's sample: a rerun scans the same pages of the same table.
 _SAMPLE_SEED: Final = 20_240_101
-
-# dbt's transient relations (a failed or running table materialisation) are never published.
-DBT_TRANSIENT_SUFFIXES: Final = ("__dbt_tmp", "__dbt_backup")
 
 _RELKIND_KEYWORD: Final = {
     "r": "table",
@@ -524,29 +519,10 @@ def _value_scan_source(
 ) -> tuple[sql.Composable, tuple[Any, ...], str]:
     """The FROM clause (with its parameters) of the value scan and a description of its scope."""
     rel = sql.Identifier(schema, table)
-    if (
-        published_schema is not None
-        and published_schema != schema
-        and _has_watermark(conn, schema, table)
-        and _has_watermark(conn, published_schema, table)
-    ):
-        published = sql.Identifier(published_schema, table)
-        column = sql.Identifier(WATERMARK_COLUMN)
-        # A bind parameter rather than a subquery: the planner then sees the value and
-        # reads the few changed rows through the mart's index on the column.
-        latest = conn.execute(sql.SQL("select max({}) from {}").format(column, published)).fetchone()
-        spread = conn.execute(sql.SQL("select min({0}) < max({0}) from {1}").format(column, rel)).fetchone()
-        assert latest is not None and spread is not None
-        # Scoped unless one build wrote every row (a full refresh: all of them are new).
-        if latest[0] is not None and spread[0]:
-            # Strictly newer: rows rewritten at the same watermark were derived from the same
-            # raw rows as the published ones (scanned then).
-            return (
-                sql.SQL("{} where {} > %s").format(rel, column),
-                (latest[0],),
-                f"the rows changed since {published_schema}.{table}: "
-                f"{WATERMARK_COLUMN} > {latest[0].isoformat()}",
-            )
+    changed = changed_rows(conn, schema, table, published_schema)
+    if changed.query is not None:
+        # Older rows were scanned when they were published.
+        return sql.SQL("({}) as changed").format(sql.SQL(changed.query)), (), changed.describe()
     relkind, estimate = _row_estimate(conn, schema, table)
     if relkind in ("r", "m") and estimate > VALUE_SCAN_SAMPLE_ABOVE:
         percent = round(100 * VALUE_SCAN_SAMPLE_ROWS / estimate, 4)
