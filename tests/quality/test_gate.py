@@ -35,6 +35,9 @@ def test_valid_marts_pass_every_expectation(marts_db: str) -> None:
     assert list(report.tables) == list(MARTS)
     assert all(t.status == "passed" and t.evaluated > 5 for t in report.tables.values())
     assert report.warnings == []
+    # GX's own result agrees: one validation result per suite, every one a success
+    assert report.checkpoint_result.success
+    assert len(report.checkpoint_result.run_results) == len(MARTS)
     report.raise_for_blocking()  # no-op
     assert json.loads(json.dumps(report.to_dict()))["passed"] is True
 

@@ -232,6 +232,9 @@ class ValidationReport:
         tables: per-mart results, in :data:`~webinar_dwh.quality.suites.MARTS` order.
         data_docs_index: ``index.html`` of the Data Docs site, when one was built.
         duration_s: wall time of the validation (GX import excluded).
+        checkpoint_result: GX's own ``CheckpointResult`` of the run (``None`` when no mart
+            existed), for anything GX tooling does with it; this report is a view on it that
+            adds what the on-call person needs (severity, redaction, offending webinars).
     """
 
     schema: str
@@ -239,6 +242,7 @@ class ValidationReport:
     tables: dict[str, TableResult] = field(default_factory=dict)
     data_docs_index: Path | None = None
     duration_s: float = 0.0
+    checkpoint_result: Any = None
 
     @property
     def blocking_failures(self) -> list[FailedExpectation]:
@@ -440,7 +444,7 @@ def _run(
                     },
                 )
             )
-            result = checkpoint.run()
+            result = report.checkpoint_result = checkpoint.run()
             by_mart: dict[str, list[tuple[Any, Any, bool]]] = {}
             for suite_result in result.run_results.values():
                 mart, suite, scoped = suites[suite_result.suite_name]
@@ -694,6 +698,8 @@ def _with_webinars(engine: Any, schema: str, table: str, failure: FailedExpectat
         return failure
     if not is_null_check and len(values) != len(failure.unexpected_examples):
         return failure
+    if not {"platform", "webinar_id"} <= set(MARTS[table].columns):
+        return failure
     quote = engine.dialect.identifier_preparer.quote
     column = quote(failure.columns[0])
     numeric = all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in values)
@@ -707,20 +713,6 @@ def _with_webinars(engine: Any, schema: str, table: str, failure: FailedExpectat
         query = query.bindparams(sa.bindparam("values", expanding=True))
     try:
         with engine.connect() as conn:
-            names = {
-                r[0]
-                for r in conn.execute(
-                    sa.text(
-                        "select a.attname from pg_catalog.pg_attribute as a "
-                        "join pg_catalog.pg_class as c on c.oid = a.attrelid "
-                        "join pg_catalog.pg_namespace as n on n.oid = c.relnamespace "
-                        "where n.nspname = :schema and c.relname = :name and a.attnum > 0"
-                    ),
-                    {"schema": schema, "name": table},
-                )
-            }
-            if not {"platform", "webinar_id"} <= names:
-                return failure
             params = {} if is_null_check else {"values": values if numeric else [_fmt(v) for v in values]}
             found = tuple(r[0] for r in conn.execute(query, params) if r[0] is not None)
     except sa.exc.SQLAlchemyError:
