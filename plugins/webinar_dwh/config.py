@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -210,27 +210,25 @@ def get_connection(conn_id: str) -> ConnectionInfo:
     raise ConfigError(f"connection '{conn_id}' is not defined: set {_env_name(conn_id)}")
 
 
+_N = TypeVar("_N", int, float)
+
+
 def _env_int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from exc
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be >= {minimum}")
-    return value
+    return _env_number(name, default, int, minimum, "a whole number")
 
 
 def _env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    return _env_number(name, default, float, minimum, "a number")
+
+
+def _env_number(name: str, default: _N, parse: Callable[[str], _N], minimum: _N, kind: str) -> _N:
     raw = os.environ.get(name)
     if not raw:
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name}={raw!r} is not a number") from exc
+        raise ConfigError(f"{name}={raw!r} is not {kind}") from exc
     if not value >= minimum:  # also rejects NaN
         raise ConfigError(f"{name}={value} must be >= {minimum}")
     return value
