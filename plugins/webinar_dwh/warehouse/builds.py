@@ -374,7 +374,9 @@ def changed_rows(
             (schema, published_schema, name, column),
         )
     }
-    if set(types) != {schema, published_schema}:
+    if schema not in types:  # not an incremental mart: nothing to scope
+        return ChangedRows()
+    if published_schema not in types:
         log.info(
             "%s.%s: no published version with %s in %s: the whole table",
             schema,
