@@ -71,12 +71,20 @@ joined as (
         attendance.questions,
         attendance.polls,
         attendance.attentiveness_score,
-        least(1.0, attendance.attended_seconds / nullif(60.0 * webinars.duration_minutes, 0)) as watch_share,
+        -- engagement_score = 100 x (0.7 x watch share + 0.3 x interaction) (YAML), written as
+        -- one division, (7 x watched + 180 x duration x interaction) / (6 x duration), so that
+        -- it rounds exactly (an intermediate quotient would be truncated first).
+        webinars.duration_minutes,
+        least(attendance.attended_seconds, 60 * webinars.duration_minutes) as watched_seconds,
         case
             when registrations.platform = 'bigmarker'
-                then least(1.0, coalesce(attendance.chats + attendance.questions + attendance.polls, 0) / 3.0)
-            else attendance.attentiveness_score / 100.0
-        end as interaction_share,
+                then 60 * webinars.duration_minutes
+                * least(3, coalesce(attendance.chats + attendance.questions + attendance.polls, 0))
+            when attendance.attentiveness_score is not null
+                then 1.8 * webinars.duration_minutes * round(attendance.attentiveness_score, 1)
+            -- no interaction measure: the watch share stands in for it
+            else 3 * least(attendance.attended_seconds, 60 * webinars.duration_minutes)
+        end as interaction_points,
         coalesce(webinars.is_held, false) and replays.viewer_key is not null as watched_replay,
         replays.replay_seconds
     from registrations
@@ -120,8 +128,8 @@ final as (
         case when attended then polls end as polls,
         case when attended then round(attentiveness_score, 1) end as attentiveness_score,
         case
-            when attended and watch_share is not null
-                then round(100 * (0.7 * watch_share + 0.3 * coalesce(interaction_share, watch_share)), 1)
+            when attended and duration_minutes > 0
+                then round((7 * watched_seconds + interaction_points) / (6 * duration_minutes), 1)
         end as engagement_score,
         case when watched_replay then round(replay_seconds / 60.0, 2) end as replay_minutes,
 

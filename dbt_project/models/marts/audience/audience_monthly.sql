@@ -1,6 +1,7 @@
 -- New and returning registrants and repeat attendees per month (of the webinar) x course x
 -- language; internal webinars left out. A registration is a person's first when no
--- registration of theirs is older; an attendee repeats when they attended an earlier webinar.
+-- registration of theirs is older; an attendee repeats when they attended a webinar that
+-- started earlier.
 
 with
 
@@ -26,15 +27,13 @@ joined as (
         date_trunc('month', webinars.webinar_date)::date as webinar_month,
         webinars.course,
         webinars.language,
-        first_value(registrations.registration_id) over (
+        registrations.registered_at,
+        webinars.start_time,
+        min(registrations.registered_at) over (partition by registrations.person_key)
+            as first_registered_at,
+        min(webinars.start_time) filter (where registrations.attended) over (
             partition by registrations.person_key
-            order by registrations.registered_at, registrations.registration_id
-        ) as first_registration_id,
-        count(*) filter (where registrations.attended) over (
-            partition by registrations.person_key
-            order by webinars.start_time, registrations.registration_id
-            rows between unbounded preceding and 1 preceding
-        ) as earlier_attended
+        ) as first_attended_start
     from registrations
     inner join webinars
         on
@@ -50,9 +49,10 @@ aggregated as (
         course,
         language,
         count(distinct person_key) as registrants,
-        count(distinct person_key) filter (where registration_id = first_registration_id) as new_registrants,
+        count(distinct person_key) filter (where registered_at = first_registered_at) as new_registrants,
         count(distinct person_key) filter (where attended) as attendees,
-        count(distinct person_key) filter (where attended and earlier_attended > 0) as repeat_attendees
+        count(distinct person_key) filter (where attended and start_time > first_attended_start)
+            as repeat_attendees
     from joined
     group by webinar_month, course, language
 
