@@ -136,8 +136,10 @@ def channels_view(load: Callable[..., Any], dsn: str, filters: data.Filters) -> 
         st.subheader("Registrations per month and channel")
         fig = go.Figure()
         for channel, rows in trend.groupby("channel", sort=False):
-            fig.add_trace(go.Bar(x=rows.webinar_month, y=rows.registrations,
+            fig.add_trace(go.Bar(x=[f"{m:%b %Y}" for m in rows.webinar_month], y=rows.registrations,
                                  name=CHANNEL_LABELS.get(str(channel), str(channel))))
+        fig.update_xaxes(type="category", categoryorder="array",
+                         categoryarray=[f"{m:%b %Y}" for m in sorted(trend.webinar_month.unique())])
         fig.update_layout(barmode="stack", height=320, margin=_NO_MARGINS,
                           legend={"orientation": "h", "y": 1.15})
         st.plotly_chart(fig, width="stretch", config=_CHART)
@@ -156,12 +158,13 @@ def audience_view(load: Callable[..., Any], dsn: str, filters: data.Filters) -> 
     if frame.empty:
         st.info("No registrations in the selection.")
         return
+    months = [f"{m:%b %Y}" for m in frame.webinar_month]
     fig = go.Figure()
-    fig.add_trace(go.Bar(x=frame.webinar_month, y=frame.new_registrants, name="New", marker_color="#2b5c9e"))
-    fig.add_trace(go.Bar(x=frame.webinar_month, y=frame.returning_registrants, name="Returning",
-                         marker_color="#9db4d6"))
-    fig.add_trace(go.Scatter(x=frame.webinar_month, y=frame.repeat_attendees, name="Repeat attendees",
+    fig.add_trace(go.Bar(x=months, y=frame.new_registrants, name="New", marker_color="#2b5c9e"))
+    fig.add_trace(go.Bar(x=months, y=frame.returning_registrants, name="Returning", marker_color="#9db4d6"))
+    fig.add_trace(go.Scatter(x=months, y=frame.repeat_attendees, name="Repeat attendees",
                              mode="lines+markers", line={"color": "#e07b39"}))
+    fig.update_xaxes(type="category")
     fig.update_layout(barmode="stack", height=320, margin=_NO_MARGINS, legend={"orientation": "h", "y": 1.15})
     st.plotly_chart(fig, width="stretch", config=_CHART)
     st.dataframe(frame, hide_index=True, width="stretch")
