@@ -224,6 +224,16 @@ DASHBOARD_QUERIES: dict[str, str | sql.Composed] = {
     "upcoming_forecast": dashboard_data.UPCOMING_SQL,
     "pace_curve": dashboard_data.PACE_SQL,
     "flags": dashboard_data.FLAGS_SQL,
+    # the audience views (issue: channels, audience, engagement, the recording)
+    "funnel": dashboard_data.FUNNEL_SQL,
+    "reach": dashboard_data.REACH_SQL,
+    "channels": dashboard_data.CHANNELS_SQL,
+    "channel_trend": dashboard_data.CHANNEL_TREND_SQL,
+    "audience": dashboard_data.AUDIENCE_SQL,
+    "cohorts": dashboard_data.COHORTS_SQL,
+    "engagement": dashboard_data.ENGAGEMENT_SQL,
+    "course_language_deltas": dashboard_data.COURSE_LANGUAGE_SQL,
+    "monthly_by_course": dashboard_data.MONTHLY_BY_COURSE_SQL,
     "registrations_of_period": "select r.platform, count(*), count(*) filter (where r.attended) "
     "from marts.fct_registrations r join marts.dim_webinars w using (platform, webinar_id) "
     "where w.webinar_date >= %(start)s and w.webinar_date < %(end_excl)s "

@@ -21,7 +21,7 @@ from plotly.subplots import make_subplots
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `streamlit run` only adds dashboard/
 
-from dashboard import data
+from dashboard import audience_views, data
 
 DEFAULT_DAYS = 90
 
@@ -102,6 +102,16 @@ def _flags(dsn: str, filters: data.Filters) -> pd.DataFrame:
     return data.flags(dsn, filters)
 
 
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def _cached(name: str, *args: object) -> object:
+    return getattr(data, name)(*args)
+
+
+def _load(function: object, *args: object) -> object:
+    """``function(*args)`` (a query of :mod:`dashboard.data`), cached like the queries above."""
+    return _cached(function.__name__, *args)  # type: ignore[attr-defined]
+
+
 # --------------------------------------------------------------------------- formatting
 
 
@@ -166,17 +176,31 @@ def sidebar_filters(opts: data.Options, fresh: data.Freshness | None) -> data.Fi
     if fresh is not None and fresh.data_as_of is not None:
         anchor = min(max(fresh.data_as_of.astimezone(REPORTING_TZ).date(), first), last)
     default = (max(first, anchor - timedelta(days=DEFAULT_DAYS - 1)), anchor)
-    # Streamlit's own bounds are ten years around the value; these are the data's: from the
-    # first webinar to the last scheduled one (upcoming included), however far ahead it is.
-    picked = sb.date_input(
-        "Webinar date", value=default, min_value=first, max_value=max(last, anchor), key="f_dates",
-        help=f"Webinar start date in {REPORTING_TZ.key}; both ends included. Upcoming webinars "
-        f"(up to {last:%d %b %Y}) count only with 'Include upcoming webinars'.",
+    preset = sb.selectbox(
+        "Period", (f"Last {DEFAULT_DAYS} days / custom", *data.PRESETS), key="f_preset",
+        help=f"Calendar periods end at the data's cut-off ({anchor:%d %b %Y}).",
     )
-    if isinstance(picked, tuple | list) and len(picked) == 2:
-        start, end = picked
-    else:  # the user is halfway through picking a range
-        start = end = picked[0] if isinstance(picked, tuple | list) and picked else default[0]
+    if preset in data.PRESETS:
+        start, end = data.preset_period(preset, anchor)
+        sb.caption(f"{start:%d %b %Y} to {end:%d %b %Y}")
+    else:
+        # Streamlit's own bounds are ten years around the value; these are the data's: from the
+        # first webinar to the last scheduled one (upcoming included), however far ahead it is.
+        picked = sb.date_input(
+            "Webinar date", value=default, min_value=first, max_value=max(last, anchor), key="f_dates",
+            help=f"Webinar start date in {REPORTING_TZ.key}; both ends included. Upcoming webinars "
+            f"(up to {last:%d %b %Y}) count only with 'Include upcoming webinars'.",
+        )
+        if isinstance(picked, tuple | list) and len(picked) == 2:
+            start, end = picked
+        else:  # the user is halfway through picking a range
+            start = end = picked[0] if isinstance(picked, tuple | list) and picked else default[0]
+    compare = sb.radio(
+        "Compare with", ("previous", "year"), horizontal=True, key="f_compare",
+        format_func=lambda c: "Period before" if c == "previous" else "Year over year",
+        help="What the deltas compare with: the period of equal length just before, or the same "
+        "dates a year earlier.",
+    )
     platforms = sb.multiselect("Platform", opts.platforms, key="f_platform", placeholder="All platforms")
     courses = sb.multiselect("Course", opts.courses, key="f_course", placeholder="All courses")
     languages = sb.multiselect("Language", opts.languages, key="f_language", placeholder="All languages")
@@ -195,6 +219,11 @@ def sidebar_filters(opts: data.Options, fresh: data.Freshness | None) -> data.Fi
         help="Upcoming webinars add their registrations so far; they have no attendance yet "
         "(shown empty) and never count in the show-up rate.",
     )
+    include_internal = sb.toggle(
+        "Include internal and test webinars", value=False, key="f_internal",
+        help="Rehearsals and test sessions (seed internal_webinars) are left out of every KPI by "
+        "default; the monthly views never include them.",
+    )
     return data.Filters(
         start=start,
         end=end,
@@ -203,6 +232,8 @@ def sidebar_filters(opts: data.Options, fresh: data.Freshness | None) -> data.Fi
         languages=tuple(languages) or None,
         webinar_ids=tuple(webinar_ids) or None,
         include_upcoming=include_upcoming,
+        include_internal=include_internal,
+        compare=compare,
     )
 
 
@@ -210,7 +241,7 @@ def kpi_tiles(dsn: str, filters: data.Filters) -> None:
     now = _kpis(dsn, filters)
     prev_filters = filters.previous_period()
     before = _kpis(dsn, prev_filters)
-    vs = f"vs {prev_filters.start:%d %b} to {prev_filters.end:%d %b %Y}"
+    vs = f"vs {prev_filters.start:%d %b %Y} to {prev_filters.end:%d %b %Y}"
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Registered", fmt_int(now.registered), _delta_relative(now.registered, before.registered),
               help=f"Distinct registrations; change {vs}.", border=True)
@@ -225,8 +256,10 @@ def kpi_tiles(dsn: str, filters: data.Filters) -> None:
     upcoming = f" (incl. {now.upcoming} upcoming: registrations only)" if now.upcoming else ""
     st.caption(
         f"{now.webinars} webinars{upcoming}, {fmt_int(now.walk_ins)} walk-ins (attended without "
-        f"registering; not in the rate) · deltas compare with the {filters.days} days before "
-        f"({vs.removeprefix('vs ')})."
+        "registering; not in the rate) · deltas compare with "
+        + ("the same dates a year earlier" if filters.compare == "year"
+           else f"the {filters.days} days before")
+        + f" ({vs.removeprefix('vs ')})."
     )
 
 
@@ -457,7 +490,13 @@ def data_quality_notices(dsn: str) -> None:
         )
 
 
-VIEWS = ("Overview", "Upcoming")
+VIEWS = ("Overview", "Upcoming", "Funnel", "Channels", "Audience", "Engagement")
+AUDIENCE_VIEWS = {
+    "Funnel": audience_views.funnel_view,
+    "Channels": audience_views.channels_view,
+    "Audience": audience_views.audience_view,
+    "Engagement": audience_views.engagement_view,
+}
 
 
 def _requested_view() -> str:
@@ -490,11 +529,15 @@ def main() -> None:
     try:
         view = st.sidebar.radio(
             "View", VIEWS, index=VIEWS.index(_requested_view()), horizontal=True, key="view",
-            help="Overview: held webinars of the period. Upcoming: pace, forecast and flags.",
+            help="Overview: held webinars of the period. Upcoming: pace, forecast and flags. "
+            "Funnel, Channels, Audience, Engagement: who came, from where, who returns, how engaged.",
         )
         filters = sidebar_filters(opts, fresh)
         if view == "Upcoming":
             upcoming_view(dsn, filters)
+            return
+        if view in AUDIENCE_VIEWS:
+            AUDIENCE_VIEWS[view](_load, dsn, filters)
             return
         data_quality_notices(dsn)
         flag_notice(dsn, filters)
@@ -505,6 +548,7 @@ def main() -> None:
             breakdown_chart(dsn, filters, "course", "By course")
         with right:
             breakdown_chart(dsn, filters, "language", "By language")
+        audience_views.course_language_comparison(_load, dsn, filters)
         webinar_table(dsn, filters)
     except Exception as exc:  # the warehouse went away mid-page, a statement timed out, ...
         st.error(f"Cannot read the published marts ({data.error_line(exc)}). Reload the page to retry.")

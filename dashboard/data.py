@@ -130,6 +130,10 @@ class Filters:
         languages: language codes (``'unmapped'`` allowed).
         webinar_ids: specific webinars.
         include_upcoming: also count webinars that had not started at the cut-off.
+        include_internal: also count internal and test webinars (seed ``internal_webinars``);
+            KPIs leave them out by default.
+        compare: what the deltas compare with: ``previous`` (the period of equal length just
+            before) or ``year`` (the same dates a year earlier).
     """
 
     start: date
@@ -139,6 +143,8 @@ class Filters:
     languages: tuple[str, ...] | None = None
     webinar_ids: tuple[str, ...] | None = None
     include_upcoming: bool = False
+    include_internal: bool = False
+    compare: Literal["previous", "year"] = "previous"
 
     @property
     def days(self) -> int:
@@ -146,7 +152,11 @@ class Filters:
         return (self.end - self.start).days + 1
 
     def previous_period(self) -> Filters:
-        """The period of equal length that ends the day before ``start`` (same other filters)."""
+        """The period the deltas compare with (same other filters): the one of equal length that
+        ends the day before ``start``, or with ``compare='year'`` the same dates a year earlier
+        (29 February → 28 February)."""
+        if self.compare == "year":
+            return replace(self, start=_year_earlier(self.start), end=_year_earlier(self.end))
         return replace(self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1))
 
     def params(self) -> dict[str, Any]:
@@ -163,7 +173,40 @@ class Filters:
             "languages": arr(self.languages),
             "webinar_ids": arr(self.webinar_ids),
             "include_upcoming": self.include_upcoming,
+            "include_internal": self.include_internal,
         }
+
+
+def _year_earlier(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+PRESETS: Final = (
+    "This month", "Last month", "This quarter", "Last quarter", "This year", "Last year",
+)
+
+
+def preset_period(preset: str, today: date) -> tuple[date, date]:
+    """The first and last day of a named period relative to ``today`` (both included)."""
+    quarter_start = date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
+    if preset == "This month":
+        return today.replace(day=1), today
+    if preset == "Last month":
+        end = today.replace(day=1) - timedelta(days=1)
+        return end.replace(day=1), end
+    if preset == "This quarter":
+        return quarter_start, today
+    if preset == "Last quarter":
+        end = quarter_start - timedelta(days=1)
+        return date(end.year, 3 * ((end.month - 1) // 3) + 1, 1), end
+    if preset == "This year":
+        return date(today.year, 1, 1), today
+    if preset == "Last year":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    raise ValueError(f"unknown period {preset!r}; use one of {', '.join(PRESETS)}")
 
 
 # One filter clause shared by every query on marts.webinar_attendance: constant text, bound values.
@@ -174,6 +217,7 @@ _WHERE: Final = """
       and (%(languages)s::text[] is null or language = any(%(languages)s::text[]))
       and (%(webinar_ids)s::text[] is null or webinar_id = any(%(webinar_ids)s::text[]))
       and (%(include_upcoming)s or is_held)
+      and (%(include_internal)s or not is_internal)
 """
 
 # attended, walk_ins and total_minutes are null for upcoming webinars: sum() skips them, and the
@@ -439,3 +483,172 @@ def flags(dsn: str, filters: Filters) -> pd.DataFrame:
     """Anomaly flags (``marts.webinar_flags``) of the selected courses and languages."""
     with connect(dsn) as conn:
         return _frame(conn, FLAGS_SQL, filters.params())
+
+
+# --------------------------------------------------------------------------- audience views
+# The same filters on the audience marts: per-webinar marts take them all; the monthly marts
+# take the months the period touches (a month is the finest grain they have) and the platform,
+# course and language (webinar choices do not apply to them: the views say so).
+
+_WEBINAR_MART_WHERE: Final = """
+    where webinar_date >= %(start)s and webinar_date < %(end_excl)s
+      and (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[]))
+      and (%(courses)s::text[] is null or course = any(%(courses)s::text[]))
+      and (%(languages)s::text[] is null or language = any(%(languages)s::text[]))
+      and (%(webinar_ids)s::text[] is null or webinar_id = any(%(webinar_ids)s::text[]))
+      and (%(include_internal)s or not is_internal)
+"""
+_MONTHS: Final = """
+    {month} >= date_trunc('month', %(start)s::date) and {month} < %(end_excl)s
+      and (%(courses)s::text[] is null or {course} = any(%(courses)s::text[]))
+      and (%(languages)s::text[] is null or {language} = any(%(languages)s::text[]))
+"""
+_MONTHLY_WHERE: Final = "where " + _MONTHS.format(month="webinar_month", course="course", language="language")
+
+FUNNEL_SQL: Final = (
+    "select count(*)::int as webinars, coalesce(sum(registered), 0)::bigint as registered, "
+    "coalesce(sum(attended), 0)::bigint as attended, coalesce(sum(stayed_15m), 0)::bigint as stayed_15m, "
+    "coalesce(sum(stayed_30m), 0)::bigint as stayed_30m, coalesce(sum(stayed_60m), 0)::bigint as stayed_60m, "
+    "coalesce(sum(no_show_replay_viewers), 0)::bigint as no_show_replay_viewers, "
+    "coalesce(sum(replay_viewers), 0)::bigint as replay_viewers "
+    f"from marts.webinar_engagement {_WEBINAR_MART_WHERE}"
+)
+REACH_SQL: Final = (
+    "select coalesce(sum(reached), 0)::bigint as reached, "
+    "coalesce(sum(on_demand_viewers), 0)::bigint as on_demand_viewers, "
+    "coalesce(sum(walk_ins), 0)::bigint as walk_ins "
+    f"from marts.webinar_attendance {_WHERE}"
+)
+CHANNELS_SQL: Final = (
+    "select channel, sum(registrations)::bigint as registrations, sum(attended)::bigint as attended, "
+    "(sum(attended)::numeric / nullif(sum(registrations), 0))::float8 as show_up_rate, "
+    "(sum(registrations)::numeric / nullif(sum(sum(registrations)) over (), 0))::float8 as share, "
+    "sum(no_show_replay_viewers)::bigint as no_show_replay_viewers "
+    f"from marts.channel_performance {_MONTHLY_WHERE} "
+    "and (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[])) "
+    "group by channel order by registrations desc, channel"
+)
+CHANNEL_TREND_SQL: Final = (
+    "select webinar_month, channel, sum(registrations)::bigint as registrations "
+    f"from marts.channel_performance {_MONTHLY_WHERE} "
+    "and (%(platforms)s::text[] is null or platform = any(%(platforms)s::text[])) "
+    "group by 1, 2 order by 1, 2"
+)
+UNMAPPED_CHANNELS_SQL: Final = (
+    "select signal, raw_value, platforms, registrations, webinars, last_webinar_date "
+    "from marts.unmapped_channel_values order by registrations desc, signal, raw_value"
+)
+AUDIENCE_SQL: Final = (
+    "select webinar_month, sum(registrants)::bigint as registrants, "
+    "sum(new_registrants)::bigint as new_registrants, "
+    "sum(returning_registrants)::bigint as returning_registrants, "
+    "sum(attendees)::bigint as attendees, sum(repeat_attendees)::bigint as repeat_attendees "
+    f"from marts.audience_monthly {_MONTHLY_WHERE} group by 1 order by 1"
+)
+COHORTS_SQL: Final = (
+    "select cohort_month, sum(cohort_size)::bigint as cohort_size, "
+    + ", ".join(
+        f"(sum({kind}_again_{days}d * cohort_size) / nullif(sum(cohort_size) filter "
+        f"(where {kind}_again_{days}d is not null), 0))::float8 as {kind}_again_{days}d"
+        for kind in ("registered", "attended")
+        for days in (30, 90, 180)
+    )
+    + " from marts.audience_cohorts where "
+    + _MONTHS.format(month="cohort_month", course="first_course", language="first_language")
+    + " group by 1 order by 1"
+)
+ENGAGEMENT_COLUMNS: Final = (
+    "webinar_date", "platform", "title", "course", "language", "attended", "avg_minutes_attended",
+    "avg_engaged_minutes", "avg_engagement_score", "avg_attentiveness_score", "chats", "questions",
+    "polls", "stayed_30m", "replay_viewers", "webinar_id",
+)
+ENGAGEMENT_SQL: Final = (
+    "select webinar_date, platform, title, course, language, attended, "
+    "avg_minutes_attended::float8, avg_engaged_minutes::float8, avg_engagement_score::float8, "
+    "avg_attentiveness_score::float8, chats::float8, questions::float8, polls::float8, stayed_30m, "
+    f"replay_viewers, webinar_id from marts.webinar_engagement {_WEBINAR_MART_WHERE} "
+    "order by webinar_date desc, platform, title"
+)
+COURSE_LANGUAGE_SQL: Final = (
+    "select course, language, count(*)::int as webinars, coalesce(sum(registered), 0)::bigint as registered, "
+    "sum(attended)::bigint as attended, "
+    "(sum(attended)::numeric / nullif(sum(registered) filter (where is_held), 0))::float8 as show_up_rate "
+    f"from marts.webinar_attendance {_WHERE} group by 1, 2"
+)
+MONTHLY_BY_COURSE_SQL: Final = (
+    "select date_trunc('month', webinar_date)::date as month, course, "
+    "coalesce(sum(registered), 0)::bigint as registered, sum(attended)::bigint as attended, "
+    "(sum(attended)::numeric / nullif(sum(registered) filter (where is_held), 0))::float8 as show_up_rate "
+    f"from marts.webinar_attendance {_WHERE} group by 1, 2 order by 1, 2"
+)
+
+
+def funnel(dsn: str, filters: Filters) -> dict[str, int]:
+    """Registered → attended → stayed ≥ 15 / 30 / 60 minutes → missed live but watched the
+    recording, over the selected held webinars; plus everyone reached live or by the recording."""
+    with connect(dsn) as conn:
+        row = _frame(conn, FUNNEL_SQL, filters.params()).iloc[0].to_dict()
+        row.update(_frame(conn, REACH_SQL, filters.params()).iloc[0].to_dict())
+    return {k: int(v) for k, v in row.items()}
+
+
+def channels(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Registrations, attended, show-up rate and share per channel (months the period touches)."""
+    with connect(dsn) as conn:
+        return _frame(conn, CHANNELS_SQL, filters.params())
+
+
+def channel_trend(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Registrations per month and channel."""
+    with connect(dsn) as conn:
+        return _frame(conn, CHANNEL_TREND_SQL, filters.params())
+
+
+def unmapped_channels(dsn: str) -> pd.DataFrame:
+    """Channel signal values the seed does not map yet (their registrations are 'unknown')."""
+    with connect(dsn) as conn:
+        return _frame(conn, UNMAPPED_CHANNELS_SQL, {})
+
+
+def audience(dsn: str, filters: Filters) -> pd.DataFrame:
+    """New and returning registrants and repeat attendees per month."""
+    with connect(dsn) as conn:
+        return _frame(conn, AUDIENCE_SQL, filters.params())
+
+
+def cohorts(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Per cohort month (first registration): size and the shares who came back within
+    30 / 90 / 180 days (weighted over the selected first courses / languages; null until every
+    part of the cohort has had the whole window)."""
+    with connect(dsn) as conn:
+        return _frame(conn, COHORTS_SQL, filters.params())
+
+
+def engagement(dsn: str, filters: Filters) -> pd.DataFrame:
+    """One row per selected held webinar with its engagement figures, newest first."""
+    with connect(dsn) as conn:
+        return _frame(conn, ENGAGEMENT_SQL, filters.params())
+
+
+def course_language_deltas(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Per course and language: the period's registered / attended / show-up rate next to the
+    comparison period's (``filters.compare``), with the changes."""
+    with connect(dsn) as conn:
+        now = _frame(conn, COURSE_LANGUAGE_SQL, filters.params())
+        before = _frame(conn, COURSE_LANGUAGE_SQL, filters.previous_period().params())
+    merged = now.merge(before, on=["course", "language"], how="outer", suffixes=("", "_before"))
+    for column in ("registered", "attended", "show_up_rate"):
+        before = merged[f"{column}_before"].astype("Float64")
+        merged[f"{column}_change"] = merged[column].astype("Float64") - before
+    columns = [
+        "course", "language", "registered", "registered_before", "registered_change", "attended",
+        "attended_before", "attended_change", "show_up_rate", "show_up_rate_before", "show_up_rate_change",
+    ]
+    return merged[columns].sort_values(["registered", "course", "language"], ascending=[False, True, True],
+                                       na_position="last").reset_index(drop=True)
+
+
+def monthly_by_course(dsn: str, filters: Filters) -> pd.DataFrame:
+    """Registered, attended and show-up rate per month and course (the trend lines)."""
+    with connect(dsn) as conn:
+        return _frame(conn, MONTHLY_BY_COURSE_SQL, filters.params())

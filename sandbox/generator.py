@@ -53,6 +53,7 @@ from threading import Lock
 from typing import Any, Generic, TypeVar
 from zoneinfo import ZoneInfo
 
+from sandbox import audience
 from sandbox.config import DEFAULT_AS_OF
 from sandbox.faults import bad_date_ids
 
@@ -294,11 +295,16 @@ class Conference:
 
 @dataclass(slots=True)
 class BigMarkerChildren:
-    """Registrations (with their creation times) and attendee rows of one conference."""
+    """Registrations (with their creation times) and attendee rows of one conference, the
+    intended channel of each registration, and the on-demand viewers of its recording (with the
+    time each view started: the API serves a view once the clock has passed it)."""
 
     registrations: list[dict[str, Any]]
     registered_ts: list[int]
     attendees: list[dict[str, Any]]
+    channels: list[str] = field(default_factory=list)
+    on_demand: list[dict[str, Any]] = field(default_factory=list)
+    on_demand_ts: list[int] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -415,6 +421,7 @@ class Universe:
     Attributes:
         conferences: BigMarker conferences ordered by ``(start_ts, id)``.
         conference_by_id: Conferences by id.
+        internal_ids: The internal sessions (a platform test, a dry run) among them.
         bigmarker_start_ts: Start of the BigMarker history (UTC epoch seconds).
         zoom_webinars / zoom_occurrences / calendly_events / reschedules: The legacy plan.
     """
@@ -432,6 +439,7 @@ class Universe:
         self._bmid_offset = (seed * 7919) & 0xFFFFFFFF
         self._people: dict[int, Person] = {}
         self.conferences = self._plan_conferences()
+        self.internal_ids = self._add_internal_conferences()
         self.conference_by_id = {c.id: c for c in self.conferences}
         self._plan_legacy()
         # Small universes (the demo and test default) keep every conference's children; big ones a window.
@@ -620,6 +628,45 @@ class Universe:
             )
         return confs
 
+    def _add_internal_conferences(self) -> frozenset[str]:
+        """Two internal sessions a real account has too: a platform test and a course's dry
+        run, with a handful of colleagues registered (their own random stream and indexes after
+        every planned conference, so the rest of the universe stays as it was)."""
+        rng = random.Random(f"{self.seed}:bigmarker:internal")
+        taken = {c.id for c in self.conferences}
+        course = rng.choice(COURSES)
+        specs = (
+            ("[TEST] Platform check — please do not join", "unmapped"),
+            (f"{course} — Dry run (EN)", course),
+        )
+        added = []
+        for k, (title, intended) in enumerate(specs):
+            index = len(self.conferences) + k
+            day = self.anchor_ts - int((20 + rng.random() * 200) * DAY)
+            start = self._local_slot(rng, day - day % DAY, "London")
+            added.append(
+                Conference(
+                    index=index,
+                    id=self._conference_id(index, taken),
+                    title=title,
+                    type="live_webinar",
+                    language="en",
+                    rails_zone="London",
+                    start_ts=start,
+                    duration_min=30,
+                    created_ts=start - 3 * DAY,
+                    channel_id="19999",
+                    master_webinar_id=None,
+                    n_regs=4 + int(rng.random() * 8),
+                    show_rate=0.8,
+                    walk_in_rate=0.1,
+                    intended_course=intended,
+                    intended_language="en",
+                )
+            )
+        self.conferences = sorted([*self.conferences, *added], key=lambda c: (c.start_ts, c.title))
+        return frozenset(c.id for c in added)
+
     # ---------------------------------------------------------------- BigMarker children
     def bigmarker_children(self, conf: Conference) -> BigMarkerChildren:
         """Registrations and attendee rows of ``conf`` (generated on demand, cached)."""
@@ -710,7 +757,85 @@ class Universe:
                     }
                 )
                 t = leave + 60 + int(rand() * 600)
-        return BigMarkerChildren(regs, reg_ts, attendees)
+        children = BigMarkerChildren(regs, reg_ts, attendees)
+        self._bigmarker_audience(conf, children, reg_people, {p.index for p, _, _ in showing})
+        return children
+
+    def _bigmarker_audience(
+        self,
+        conf: Conference,
+        children: BigMarkerChildren,
+        reg_people: list[tuple[Person, str, int]],
+        came: set[int],
+    ) -> None:
+        """Channels, second-device sessions and recording views (``sandbox.audience``; their own
+        random streams, so the rows generated above stay exactly as they were)."""
+        for reg, (person, _, _) in zip(children.registrations, reg_people, strict=True):
+            attended = person.index in came
+            channel, fields = audience.bigmarker_channel(self.seed, conf.id, person.bmid, attended)
+            reg.update({"referral_domain": None, "tracking_code": None, "utm_bmcr_source": None, **fields})
+            children.channels.append(channel)
+        atts = children.attendees
+        firsts, seen = [], set()
+        for a in atts:
+            if a["bmid"] not in seen:
+                seen.add(a["bmid"])
+                firsts.append(a)
+        base_id = (conf.index + 1) * 100_000
+        for i, join, leave in audience.second_device_rows(
+            self.seed, conf.id, firsts, start="entered_at", leave="leaved_at", end_ts=conf.end_ts
+        ):
+            atts.append(
+                {
+                    **firsts[i],
+                    "id": base_id + len(atts),
+                    "entered_at": iso_z(join),
+                    "leaved_at": iso_z(leave),
+                    "total_duration": leave - join,
+                    "engaged_duration": 0,
+                    "chats_count": 0,
+                    "qas_count": 0,
+                    "polls_count": 0,
+                    "device_name": "mobile",
+                }
+            )
+        # Views start after the end; the API serves each once the clock has passed it.
+        regs_by_email = {
+            strip_plus(p.email): (p, r, ts)
+            for (p, _, ts), r in zip(reg_people, children.registrations, strict=True)
+        }
+        views = audience.replay_views(
+            self.seed,
+            conf.id,
+            conf.end_ts,
+            conf.duration_min,
+            [(p.bmid, strip_plus(p.email), p.index in came) for p, _, _ in reg_people],
+        )
+        for k, view in enumerate(sorted(views, key=lambda v: (v.view_ts, v.person_email))):
+            person, reg, reg_ts = regs_by_email[view.person_email]
+            children.on_demand.append(
+                {
+                    "id": str(base_id + 90_000 + k),
+                    "first_name": person.first_name,
+                    "last_name": person.last_name,
+                    "email": person.email,
+                    "BMID": person.bmid,
+                    "registration_date": iso_z(reg_ts),
+                    "country": person.country,
+                    "time_zone": conf.rails_zone,
+                    "traffic_source": reg["source"],
+                    "referral_domain": reg["referral_domain"],
+                    "tracking_code": reg["tracking_code"],
+                    "attended?": "Yes" if view.attended_live else "No",
+                    "watched_on_demand": "Yes",
+                    "on_demand_duration": str(view.seconds),
+                    "recording_duration": str(conf.duration_min * 60),
+                    "enter_time": iso_z(view.view_ts),
+                    "exit_time": iso_z(view.view_ts + view.seconds),
+                    "downloaded": 0,
+                }
+            )
+            children.on_demand_ts.append(view.view_ts)
 
     # ---------------------------------------------------------------- legacy plan
     def _plan_legacy(self) -> None:
@@ -1028,8 +1153,29 @@ class Universe:
                 )
                 t = leave + 30 + int(rand() * 300)
         self._guests_without_id(occ, rows, first_row_of[: min(registered_coming, len(first_row_of))])
+        self._zoom_audience(occ, rows, first_row_of)
         rows.sort(key=lambda r: (r["join_time"], r["id"], r["user_email"]))
         return rows
+
+    def _zoom_audience(self, occ: ZoomOccurrence, rows: list[dict[str, Any]], firsts: list[int]) -> None:
+        """Second-device sessions and, on every third webinar series (an account with the
+        feature), attentiveness scores (``sandbox.audience``; their own random streams)."""
+        scored = occ.webinar_id % 3 == 0
+        first_rows = [rows[i] for i in firsts]
+        for i, join, leave in audience.second_device_rows(
+            self.seed, occ.uuid, first_rows, start="join_time", leave="leave_time", end_ts=occ.end_ts
+        ):
+            rows.append(
+                {
+                    **first_rows[i],
+                    "user_id": str(16_778_240 + len(rows)),
+                    "join_time": iso_z(join),
+                    "leave_time": iso_z(min(leave, occ.end_ts)),
+                    "duration": min(leave, occ.end_ts) - join,
+                }
+            )
+        for k, row in enumerate(rows):
+            row["attentiveness_score"] = audience.attentiveness(self.seed, occ.uuid, str(k), scored=scored)
 
     def _guests_without_id(self, occ: ZoomOccurrence, rows: list[dict[str, Any]], firsts: list[int]) -> None:
         """In about a third of the occurrences, two registered people join as guests who are not
@@ -1055,7 +1201,8 @@ class Universe:
     @functools.cached_property
     def bad_date_ids(self) -> frozenset[str]:
         """Conferences the ``bad_webinar_dates`` switch serves in year 2099 (three held ones)."""
-        return bad_date_ids(self.seed, [c.id for c in self.conferences if c.end_ts < self.anchor_ts])
+        held = [c.id for c in self.conferences if c.end_ts < self.anchor_ts and c.id not in self.internal_ids]
+        return bad_date_ids(self.seed, held)
 
     def bigmarker_counts(self) -> tuple[int, int, int]:
         """(conferences, registrations, attendee rows) of the whole universe (generates everything)."""

@@ -37,14 +37,16 @@ import re
 from collections import defaultdict
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sandbox.audience import calendly_channel
 from sandbox.config import Faults
 from sandbox.faults import malformation, shift_to_2099, surprise
-from sandbox.generator import LANGUAGES, MATCH_TOLERANCE_S, Universe, catalog_rows, iso_z, strip_plus
+from sandbox.generator import LANGUAGES, MATCH_TOLERANCE_S, Universe, _ts, catalog_rows, iso_z, strip_plus
 
 CATALOG_COLUMNS = ("platform", "webinar_id", "title_pattern", "course", "language", "priority")
 _SANDBOX_SEEDS = Path(__file__).resolve().parents[1] / "dbt_project" / "sandbox_seeds"
@@ -147,6 +149,40 @@ def _avg_minutes(seconds_per_person: list[int]) -> float | None:
     return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+def merged_seconds(sessions: list[tuple[int, int, int]]) -> int:
+    """Seconds attended from ``(join, leave, vendor duration)`` sessions of one person: sessions
+    that overlap (a second device) count once, from the first join to the last leave; a session
+    overlapping none keeps the vendor's duration (docs/design.md, "Minutes watched")."""
+    total, island, island_end = 0, [], None
+    for join, leave, duration in sorted(sessions):
+        if island and join > island_end:
+            total += _island_seconds(island)
+            island = []
+        island.append((join, leave, duration))
+        island_end = leave if island_end is None or len(island) == 1 else max(island_end, leave)
+    return total + (_island_seconds(island) if island else 0)
+
+
+def _island_seconds(island: list[tuple[int, int, int]]) -> int:
+    if len(island) == 1:
+        return island[0][2]
+    return max(leave for _, leave, _ in island) - min(join for join, _, _ in island)
+
+
+def engagement_score(seconds: int, duration_min: int, interaction: Fraction | None) -> Decimal | None:
+    """The engagement score of one attended registration: 100 x (0.7 x watch share + 0.3 x
+    interaction), the watch share capped at 1; ``interaction`` ``None``: the watch share stands
+    in. Exact rational arithmetic, rounded half up to 1 decimal (fct_registrations' YAML)."""
+    if not duration_min:
+        return None
+    watch = Fraction(min(seconds, 60 * duration_min), 60 * duration_min)
+    share = watch if interaction is None else interaction
+    score = 100 * (Fraction(7, 10) * watch + Fraction(3, 10) * share)
+    return (Decimal(score.numerator) / Decimal(score.denominator)).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
+
+
 def _row(
     platform: str,
     webinar_id: str,
@@ -212,8 +248,9 @@ def compute_truth(
     tz = ZoneInfo(timezone)
     now = int(as_of.timestamp())
     pace: list[dict[str, Any]] = []
-    webinars = _bigmarker_truth(universe, now, faults, tz, pace)
-    legacy, matches = _legacy_truth(universe, now, faults, tz)
+    registrations: list[dict[str, Any]] = []
+    webinars = _bigmarker_truth(universe, now, faults, tz, pace, registrations)
+    legacy, matches = _legacy_truth(universe, now, faults, tz, registrations)
     webinars.extend(legacy)
     lo = int(window_start.timestamp()) if window_start else None
     hi = int(window_end.timestamp()) if window_end else None
@@ -249,6 +286,10 @@ def compute_truth(
         "legacy_matches": matches,
         # BigMarker webinars' registration curves (marts.registration_pace), in the window.
         "registration_pace": [point for point in pace if point["webinar_id"] in kept],
+        # One per registration (platform, webinar, normalised e-mail) of the webinars kept, with
+        # its intended channel, attendance, engagement and replay: sandbox.audience_truth
+        # derives the audience marts from these.
+        "registrations": [r for r in registrations if r["webinar_id"] in kept],
         "summary": summary,
     }
 
@@ -271,11 +312,33 @@ def pace_points(first_registered: list[int], start: int, now: int) -> list[dict[
     ]
 
 
+_BIGMARKER_COUNTERS = ("engaged_duration", "chats_count", "qas_count", "polls_count")
+
+
+def _recording(
+    is_held: bool, registered: set[str], attended: dict[str, int], live: set[str], viewers: set[str]
+) -> dict[str, int | None]:
+    """The recording columns of webinar_attendance (null until held)."""
+    if not is_held:
+        return {"on_demand_viewers": None, "no_show_replay_viewers": None, "reached": None}
+    return {
+        "on_demand_viewers": len(viewers),
+        "no_show_replay_viewers": len((registered - set(attended)) & viewers),
+        "reached": len(live | viewers),
+    }
+
+
 def _bigmarker_truth(
-    universe: Universe, now: int, faults: Faults, tz: ZoneInfo, pace: list[dict[str, Any]] | None = None
+    universe: Universe,
+    now: int,
+    faults: Faults,
+    tz: ZoneInfo,
+    pace: list[dict[str, Any]] | None = None,
+    registrations: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     seed, rate = universe.seed, faults.malformed_rate
     bad_dates = universe.bad_date_ids if faults.bad_webinar_dates else frozenset()
+    registrations = [] if registrations is None else registrations
     out = []
     for conf in universe.conferences:
         if conf.created_ts > now or malformation(seed, "bigmarker_conferences", conf.id, rate):
@@ -292,19 +355,58 @@ def _bigmarker_truth(
                 email = _norm(reg["email"])
                 first_registered[email] = min(ts, first_registered.get(email, ts))
         registered = set(first_registered)
-        if pace is not None and start >= now - PACE_HISTORY_DAYS * 86_400:
+        internal = conf.id in universe.internal_ids
+        # Internal sessions are nobody's comparable: they have no curve.
+        if pace is not None and start >= now - PACE_HISTORY_DAYS * 86_400 and not internal:
             pace.extend(
                 {"platform": "bigmarker", "webinar_id": conf.id, **point}
                 for point in pace_points(list(first_registered.values()), start, now)
             )
         is_held = start < now
-        seconds: dict[str, int] = defaultdict(int)
+        sessions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        counters: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         if is_held and end <= now:
             for att in children.attendees:
                 if not malformation(seed, "bigmarker_attendees", f"{conf.id}:{att['id']}", rate):
-                    seconds[_norm(att["email"])] += att["total_duration"]
+                    email = _norm(att["email"])
+                    joined, left = _ts(att["entered_at"]), _ts(att["leaved_at"])
+                    sessions[email].append((joined, left, att["total_duration"]))
+                    for k, field in enumerate(_BIGMARKER_COUNTERS):
+                        counters[email][k] += att[field]
+        seconds = {e: merged_seconds(v) for e, v in sessions.items()}
         attended = {e: s for e, s in seconds.items() if e in registered}
         walk_ins = set(seconds) - registered
+        # The recording: views served by the clock (none before the webinar is held).
+        replay: dict[str, int] = defaultdict(int)
+        if is_held:
+            for view, ts in zip(children.on_demand, children.on_demand_ts, strict=True):
+                key = f"{conf.id}:{view['id']}"
+                if ts <= now and not malformation(seed, "bigmarker_on_demand_attendees", key, rate):
+                    replay[_norm(view["email"])] += int(view["on_demand_duration"])
+        channel_of = {
+            _norm(reg["email"]): channel
+            for reg, channel in zip(children.registrations, children.channels, strict=True)
+        }
+        for email, ts in first_registered.items():
+            came = is_held and email in attended
+            counts = counters[email] if came else None
+            registrations.append(
+                {
+                    "platform": "bigmarker",
+                    "webinar_id": conf.id,
+                    "person": email,
+                    "registered_ts": ts,
+                    "channel": channel_of[email],
+                    "attended": came,
+                    "seconds": attended[email] if came else 0,
+                    "engaged_seconds": counts[0] if counts else None,
+                    "interactions": sum(counts[1:]) if counts else None,
+                    "attentiveness": None,
+                    "watched_replay": email in replay,
+                    "replay_seconds": replay.get(email),
+                    "duration_min": conf.duration_min,
+                }
+            )
         served = {"language": conf.language}
         if faults.surprises:
             served.update(surprise(seed, "bigmarker_conferences", conf.id, {}))
@@ -324,15 +426,22 @@ def _bigmarker_truth(
                 attended,
                 walk_ins,
                 is_held,
+                is_internal=internal,
+                **_recording(is_held, registered, attended, set(seconds), set(replay)),
             )
         )
     return out
 
 
 def _legacy_truth(
-    universe: Universe, now: int, faults: Faults, tz: ZoneInfo
+    universe: Universe,
+    now: int,
+    faults: Faults,
+    tz: ZoneInfo,
+    registrations: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     seed, rate = universe.seed, faults.malformed_rate
+    registrations = [] if registrations is None else registrations
     instances = [
         o
         for o in universe.zoom_occurrences
@@ -372,6 +481,7 @@ def _legacy_truth(
     out = []
     for occ in instances:
         registered: set[str] = set()
+        first_booking: dict[str, tuple[int, str]] = {}
         for e_i in events_of.get(occ.uuid, []):
             for inv in universe.calendly_invitees(universe.calendly_events[e_i]):
                 status = "active" if inv.canceled_ts is None or inv.canceled_ts > now else "canceled"
@@ -385,14 +495,45 @@ def _legacy_truth(
                     and not malformation(seed, "calendly_invitees", inv.uuid, rate)
                 ):
                     registered.add(_norm(inv.email))
-        seconds: dict[str, int] = defaultdict(int)
+                    booking, email = (inv.created_ts, inv.uuid), _norm(inv.email)
+                    first_booking[email] = min(booking, first_booking.get(email, booking))
+        sessions: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        scores: dict[str, list[int]] = defaultdict(list)
         if occ.webinar_id not in no_report:
             for p in universe.zoom_participants(occ):
                 key = f"{occ.uuid}:{p['id']}:{p['join_time']}"
                 if not malformation(seed, "zoom_participants", key, rate):
-                    seconds[strip_plus(p["user_email"])] += p["duration"]
+                    person = strip_plus(p["user_email"])
+                    sessions[person].append((_ts(p["join_time"]), _ts(p["leave_time"]), p["duration"]))
+                    if p["attentiveness_score"]:
+                        scores[person].append(int(p["attentiveness_score"]))
+        seconds = {e: merged_seconds(v) for e, v in sessions.items()}
         attended = {e: seconds[strip_plus(e)] for e in registered if strip_plus(e) in seconds}
         walk_ins = set(seconds) - {strip_plus(e) for e in registered}
+        is_held = occ.start_ts < now
+        duration_min = universe.zoom_webinar_by_id[occ.webinar_id].duration_min
+        for email, (ts, invitee_uuid) in first_booking.items():
+            came = is_held and email in attended
+            person_scores = scores.get(strip_plus(email)) if came else None
+            registrations.append(
+                {
+                    "platform": "legacy",
+                    "webinar_id": occ.uuid,
+                    "person": email,
+                    "registered_ts": ts,
+                    "channel": calendly_channel(seed, invitee_uuid)[0],
+                    "attended": came,
+                    "seconds": attended[email] if came else 0,
+                    "engaged_seconds": None,
+                    "interactions": None,
+                    "attentiveness": (
+                        Decimal(sum(person_scores)) / len(person_scores) if person_scores else None
+                    ),
+                    "watched_replay": False,
+                    "replay_seconds": None,
+                    "duration_min": duration_min,
+                }
+            )
         course, language = map_course_language("legacy", occ.uuid, occ.topic, None)
         event_uuids = [universe.calendly_events[e_i].uuid for e_i in events_of.get(occ.uuid, [])]
         out.append(
@@ -407,7 +548,9 @@ def _legacy_truth(
                 registered,
                 attended,
                 walk_ins,
-                occ.start_ts < now,
+                is_held,
+                is_internal=False,
+                **_recording(is_held, registered, attended, set(seconds), set()),
                 zoom_webinar_id=occ.webinar_id,
                 calendly_event_uuid=event_uuids[0] if event_uuids else None,
                 match_method=method_of[event_uuids[0]] if event_uuids else None,

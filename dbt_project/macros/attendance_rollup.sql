@@ -2,7 +2,8 @@
     The per-period roll-ups of webinar_attendance (attendance_daily, attendance_by_course_language):
     one row per (period, platform, course, language), show-up rate recomputed from the sums.
     `period` is the SQL expression of the period, `period_name` its column name.
-    By default (var aggregate_held_only) only held webinars are rolled up. With it false,
+    Internal webinars are never rolled up; by default (var aggregate_held_only) only held
+    webinars are. With it false,
     upcoming webinars add to `webinars` and `registered`, while attended, walk-ins, minutes and
     the show-up rate stay those of the held ones (null for a group with no held webinar).
 -#}
@@ -12,9 +13,11 @@ with
 webinar_attendance as (
 
     select * from {{ ref('webinar_attendance') }}
+    -- Internal and test webinars (seed internal_webinars) are never part of a KPI.
+    where not is_internal
     {% if var('aggregate_held_only', true) -%}
         -- Future webinars have registrations but no attendance yet: they would dilute rates.
-        where is_held
+        and is_held
     {%- endif %}
 
 ),

@@ -5,7 +5,7 @@
     build; every row it writes carries that build's `_watermark`. `incremental_scope()` asks
     the warehouse, in ONE statement (one snapshot), for
 
-    * `bigmarker`: the conference ids with a raw conference/registration/attendee row loaded at
+    * `bigmarker`: the conference ids with a raw conference/registration/attendee/on-demand row loaded at
       or after the model's watermark (`max(_watermark)` of the model's table, index-backed);
     * `legacy`: the Zoom occurrence uuids (legacy webinar ids) with a participant or instance row
       loaded since then, plus every occurrence whose Calendly registrations may have moved: those
@@ -35,6 +35,7 @@
             (_raw('bigmarker', 'conferences'), '_record_key'),
             (_raw('bigmarker', 'registrations'), '_parent_key'),
             (_raw('bigmarker', 'attendees'), '_parent_key'),
+            (_raw('bigmarker', 'on_demand_attendees'), '_parent_key'),
         ],
         'legacy': [
             _raw('zoom', 'webinars'), _raw('zoom', 'webinar_instances'),

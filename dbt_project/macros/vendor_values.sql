@@ -70,3 +70,14 @@
 {% macro safe_integer(text_expr) -%}
     case when {{ text_expr }} ~ '^\s*-?\d{1,9}\s*$' then ({{ text_expr }})::integer end
 {%- endmacro %}
+
+{#- A number from a JSON text that may hold anything ('', '87', '12.5', a word): null unless it
+    is a plain decimal number. -#}
+{% macro safe_numeric(text_expr) -%}
+    case when {{ text_expr }} ~ '^\s*-?\d{1,12}(\.\d+)?\s*$' then ({{ text_expr }})::numeric end
+{%- endmacro %}
+
+{#- A channel signal: the trimmed, lower-cased text of a raw value, null when empty. -#}
+{% macro channel_signal(json_expr) -%}
+    nullif(lower(trim({{ json_text(json_expr) }})), '')
+{%- endmacro %}

@@ -1,5 +1,6 @@
 """The fake BigMarker API (``/bigmarker/api/v1``, header ``API-KEY``): conferences, their
-registrations and attendees; errors ``{"error": ...}``, unknown paths an HTML 404 page."""
+registrations, attendees and on-demand viewers; errors ``{"error": ...}``, unknown paths an HTML
+404 page."""
 
 from __future__ import annotations
 
@@ -39,6 +40,12 @@ class BigMarkerApi(VendorApi):
             PREFIX + r"/conferences/([^/]+)/attendees",
             "attendees",
             lambda api, m, p: api._bm_attendees(unquote(m.group(1)), p),
+        ),
+        route(
+            "GET",
+            PREFIX + r"/reporting/conferences/on_demand_attendees/([^/]+)",
+            "on_demand_attendees",
+            lambda api, m, p: api._bm_on_demand(unquote(m.group(1)), p),
         ),
     )
 
@@ -171,4 +178,23 @@ class BigMarkerApi(VendorApi):
             "per_page": per_page,
             "total_pages": total_pages,
             "total_entries": len(atts),
+        }
+
+    def _bm_on_demand(self, conf_id: str, params: dict[str, str]) -> Json:
+        """``/reporting/conferences/on_demand_attendees/{id}``: the recording's viewers so far,
+        as the reporting API serves them (``current_page``, envelope ``attendees``, numbers as
+        strings, ``BMID`` and ``attended?`` spelled as the vendor spells them)."""
+        conf, now = self._bm_conference(conf_id), self._now
+        children = self.state.universe.bigmarker_children(conf)
+        views = [v for v, ts in zip(children.on_demand, children.on_demand_ts, strict=True) if ts <= now]
+        page = int_param(params, "current_page", 1)
+        chunk, per_page, total_pages = self._bm_page(views, page, int_param(params, "per_page", 25))
+        return {
+            "attendees": [
+                self._record("bigmarker_on_demand_attendees", f"{conf.id}:{v['id']}", v) for v in chunk
+            ],
+            "current_page": page,
+            "per_page": per_page,
+            "total_pages": total_pages,
+            "total_entries": len(views),
         }

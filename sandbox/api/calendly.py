@@ -17,6 +17,7 @@ from sandbox.api.core import (
     int_param,
     route,
 )
+from sandbox.audience import calendly_channel
 from sandbox.config import parse_datetime
 from sandbox.generator import (
     CalendlyEvent,
@@ -264,11 +265,12 @@ class CalendlyApi(VendorApi):
             ],
             "tracking": {
                 "utm_campaign": None,
-                "utm_source": "newsletter" if inv.person % 5 == 0 else None,
+                "utm_source": None,
                 "utm_medium": None,
                 "utm_content": None,
                 "utm_term": None,
                 "salesforce_uuid": None,
+                **calendly_channel(self.state.config.seed, inv.uuid)[1],
             },
             "rescheduled": bool(canceled and inv.rescheduled),
             "old_invitee": inv_uri(inv.old_invitee),

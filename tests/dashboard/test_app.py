@@ -7,7 +7,8 @@ Expected numbers are computed here with plain SQL over ``marts.webinar_attendanc
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+import re
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -39,7 +40,7 @@ def _expected(bi_dsn: str, where: str, params: tuple) -> dict[str, str]:
             # the mean as the warehouse divides it (numeric): a float division of the same sums
             # can land on the other side of a .x5 when formatted to one decimal
             "(sum(total_minutes) / nullif(sum(attended), 0))::float8 "
-            f"from marts.webinar_attendance where is_held and {where}",
+            f"from marts.webinar_attendance where is_held and not is_internal and {where}",
             params,
         ).fetchone()
     reg, att, mean = int(row[0]), int(row[1]), row[2]
@@ -102,7 +103,8 @@ def test_filters_drive_the_kpis(published_warehouse, monkeypatch):
     at.multiselect(key="f_platform").set_value([]).run()
     course, language = _one(
         bi,
-        "select course, language from marts.webinar_attendance where is_held and course <> 'unmapped' "
+        "select course, language from marts.webinar_attendance "
+        "where is_held and not is_internal and course <> 'unmapped' "
         "group by 1, 2 order by sum(registered) desc limit 1",
     )
     at.multiselect(key="f_course").set_value([course]).run()
@@ -113,7 +115,7 @@ def test_filters_drive_the_kpis(published_warehouse, monkeypatch):
     webinar_id, reg, att, rate, avg = _one(
         bi,
         "select webinar_id, registered, attended, show_up_rate, avg_minutes_attended "
-        "from marts.webinar_attendance where is_held and attended > 0 "
+        "from marts.webinar_attendance where is_held and not is_internal and attended > 0 "
         "order by webinar_date desc, webinar_id limit 1",
     )
     at.multiselect(key="f_course").set_value([]).run()
@@ -139,9 +141,10 @@ def test_deltas_compare_with_the_previous_period_of_equal_length(published_wareh
     at.date_input(key="f_dates").set_value((start, end)).run()
     prev_start, prev_end = start - timedelta(days=31), start - timedelta(days=1)
     now = _one(bi, f"select sum(registered), sum(attended) from marts.webinar_attendance "
-                   f"where is_held and webinar_date between '{start}' and '{end}'")
+                   f"where is_held and not is_internal and webinar_date between '{start}' and '{end}'")
     before = _one(bi, f"select sum(registered), sum(attended) from marts.webinar_attendance "
-                      f"where is_held and webinar_date between '{prev_start}' and '{prev_end}'")
+                      "where is_held and not is_internal "
+                      f"and webinar_date between '{prev_start}' and '{prev_end}'")
     deltas = {m.label: m.delta for m in at.metric}
     assert deltas["Registered"] == f"{(now[0] - before[0]) / before[0]:+.1%}"
     assert deltas["Attended"] == f"{(now[1] - before[1]) / before[1]:+.1%}"
@@ -273,3 +276,73 @@ def test_upcoming_view_shows_pace_forecast_and_flags_of_the_marts(published_ware
     course = table.course.iloc[0]
     at.sidebar.multiselect(key="f_course").set_value([course]).run()
     assert set(at.dataframe[0].value.course) == {course}
+
+
+def test_audience_views_show_the_marts_within_the_filters(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    at = _app(monkeypatch, bi)
+    start, end = at.sidebar.date_input(key="f_dates").value
+    window = f"webinar_date between '{start}' and '{end}' and not is_internal"
+
+    at.sidebar.radio(key="view").set_value("Funnel").run()
+    assert not at.exception, [e.message for e in at.exception]
+    reached, viewers = _one(
+        bi, f"select coalesce(sum(reached), 0), coalesce(sum(on_demand_viewers), 0) "
+        f"from marts.webinar_attendance where is_held and {window}",
+    )
+    tiles = _tiles(at)
+    assert (tiles["Reached"], tiles["Recording viewers"]) == (f"{reached:,}", f"{viewers:,}")
+    assert reached > 0 and viewers > 0
+
+    at.sidebar.radio(key="view").set_value("Channels").run()
+    assert not at.exception, [e.message for e in at.exception]
+    (registrations,) = _one(
+        bi, "select sum(registrations) from marts.channel_performance "
+        f"where webinar_month >= date_trunc('month', date '{start}') and webinar_month <= '{end}'",
+    )
+    channels = at.dataframe[0].value
+    assert channels.registrations.sum() == registrations and abs(channels.share.sum() - 1) < 1e-6
+    assert {"email", "direct", "unknown"} <= set(channels.channel)
+
+    at.sidebar.radio(key="view").set_value("Audience").run()
+    assert not at.exception, [e.message for e in at.exception]
+    monthly = at.dataframe[0].value
+    assert (monthly.new_registrants + monthly.returning_registrants == monthly.registrants).all()
+    assert any(h.value.startswith("Cohorts") for h in at.subheader)
+
+    at.sidebar.radio(key="view").set_value("Engagement").run()
+    assert not at.exception, [e.message for e in at.exception]
+    (held,) = _one(bi, f"select count(*) from marts.webinar_engagement where {window}")
+    assert any(h.value == f"Engagement ({held} held webinars)" for h in at.subheader)
+    assert len(at.dataframe[0].value) == held
+
+    # a course filter narrows them like every other view
+    course = at.dataframe[0].value.course.iloc[0]
+    at.sidebar.multiselect(key="f_course").set_value([course]).run()
+    assert set(at.dataframe[0].value.course) == {course}
+
+
+def test_period_presets_year_over_year_and_internal_webinars(published_warehouse, monkeypatch):
+    bi = published_warehouse.bi_dsn
+    at = _app(monkeypatch, bi)
+    at.sidebar.selectbox(key="f_preset").set_value("This year").run()
+    at.sidebar.radio(key="f_compare").set_value("year").run()
+    assert not at.exception, [e.message for e in at.exception]
+    # the preset's dates, as the sidebar shows them (calendar year up to the data's cut-off)
+    shown = next(c.value for c in at.sidebar.caption if re.fullmatch(r"\d\d \w{3} \d{4} to .*", c.value))
+    start, anchor = (datetime.strptime(part, "%d %b %Y").date() for part in shown.split(" to "))
+    assert (start.month, start.day) == (1, 1) and start.year == anchor.year
+    assert _tiles(at)["Registered"] == _expected(
+        bi, "webinar_date between %s and %s", (start, anchor)
+    )["Registered"]
+    assert any("a year earlier" in c.value for c in at.caption)
+    # the per course / language comparison and its CSV are on the overview
+    assert any(h.value == "By course and language" for h in at.subheader)
+    # internal webinars: out of the KPIs by default, in with the toggle
+    (internal,) = _one(
+        bi, f"select coalesce(sum(registered), 0) from marts.webinar_attendance "
+        f"where is_held and is_internal and webinar_date between '{start}' and '{anchor}'",
+    )
+    before = int(_tiles(at)["Registered"].replace(",", ""))
+    at.sidebar.toggle(key="f_internal").set_value(True).run()
+    assert int(_tiles(at)["Registered"].replace(",", "")) == before + internal

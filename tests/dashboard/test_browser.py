@@ -108,3 +108,28 @@ def _screenshot_problem(png: Path) -> str | None:
 def test_screenshot_in_docs_is_small() -> None:
     doc_png = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
     assert doc_png.exists() and 20_000 < doc_png.stat().st_size < 300_000
+
+
+#: The audience views, by the marker text each renders once its data arrived.
+AUDIENCE_VIEWS = {
+    "funnel": "Recording viewers",
+    "channels": "Where registrants come from",
+    "audience": "Cohorts: came back within",
+    "engagement": "Engagement score",
+}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed: run scripts/ensure_chromium.sh as root")
+def test_chromium_renders_each_audience_view_and_saves_a_screenshot(streamlit_server: str) -> None:
+    for view, marker in AUDIENCE_VIEWS.items():
+        url = streamlit_server.rstrip("/") + f"/?view={view}"
+        deadline = time.monotonic() + 60
+        dom = ""
+        while time.monotonic() < deadline:
+            dom = _chromium(url, "--virtual-time-budget=15000", "--dump-dom")
+            if marker in dom:
+                break
+            time.sleep(1)
+        assert marker in dom, (view, dom[-3000:])
+        assert "Traceback" not in dom and 'data-testid="stException"' not in dom, view
+        _screenshot(url, ARTIFACTS / f"dashboard_{view}.png")

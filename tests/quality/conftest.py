@@ -131,6 +131,64 @@ select 'pace_well_behind' as flag, 'legacy:u-d' as flagged_key, 'legacy' as plat
        '1 registrations 42 days before start; comparable webinars had 1-2 by then.' as reason,
        1::numeric as observed, 0.5 as expected_low, 2.0 as expected_high,
        date '2027-02-01' as webinar_date, date '2026-11-25' as flagged_on;
+
+-- The columns the audience work added to the first marts (appended: inserts above stay valid).
+alter table marts_build.dim_webinars add column is_internal boolean not null default false;
+alter table marts_build.webinar_attendance
+    add column on_demand_viewers integer, add column no_show_replay_viewers integer,
+    add column reached integer, add column is_internal boolean not null default false;
+update marts_build.webinar_attendance
+set on_demand_viewers = 1, no_show_replay_viewers = 1, reached = attended + walk_ins + 1
+where is_held and registered > attended;
+update marts_build.webinar_attendance
+set on_demand_viewers = 0, no_show_replay_viewers = 0, reached = attended + walk_ins
+where is_held and on_demand_viewers is null;
+alter table marts_build.fct_registrations
+    add column engaged_minutes numeric, add column chats integer, add column questions integer,
+    add column polls integer, add column attentiveness_score numeric,
+    add column engagement_score numeric, add column replay_minutes numeric,
+    add column watched_replay boolean not null default false;
+
+create table marts_build.channel_performance as
+select * from (values
+    (date '2026-10-01', 'bigmarker', 'sql', 'en', 'email', 3, 2, 0, 0.666667, 0.75),
+    (date '2026-10-01', 'bigmarker', 'sql', 'en', 'direct', 1, 1, 0, 1.0, 0.25),
+    (date '2026-11-01', 'legacy', 'python', 'en', 'unknown', 3, 3, 0, 1.0, 1.0)
+) as t (webinar_month, platform, course, language, channel, registrations, attended,
+        no_show_replay_viewers, show_up_rate, share_of_registrations);
+
+create table marts_build.unmapped_channel_values (
+    signal text, raw_value text, platforms text, registrations bigint, webinars bigint,
+    first_webinar_date date, last_webinar_date date
+);
+
+create table marts_build.audience_people as
+select md5('ann') || md5('ann') as person_key, 3 as webinars_registered, 2 as webinars_attended,
+       0 as recordings_watched, 2 as courses_touched, date '2026-09-15' as first_seen_date,
+       timestamptz '2026-09-15 10:00+00' as first_registered_at,
+       timestamptz '2026-09-15 10:00+00' as last_registered_at;
+
+create table marts_build.audience_monthly as
+select * from (values
+    (date '2026-10-01', 'sql', 'en', 4, 3, 1, 3, 0, 0.25),
+    (date '2026-11-01', 'python', 'en', 3, 2, 1, 3, 1, 0.333333)
+) as t (webinar_month, course, language, registrants, new_registrants, returning_registrants,
+        attendees, repeat_attendees, returning_share);
+
+create table marts_build.audience_cohorts as
+select date '2026-09-01' as cohort_month, 'sql' as first_course, 'en' as first_language,
+       10 as cohort_size, 0.1 as registered_again_30d, 0.2 as registered_again_90d,
+       null::numeric as registered_again_180d, 0.0 as attended_again_30d,
+       0.1 as attended_again_90d, null::numeric as attended_again_180d;
+
+create table marts_build.webinar_engagement as
+select 'c-101' as webinar_id, 'bigmarker' as platform, 'Intro to SQL' as title, 'sql' as course,
+       'en' as language, 4 as registered, 3 as attended, 3 as stayed_15m, 3 as stayed_30m,
+       0 as stayed_60m, 42.5 as avg_minutes_attended, 30.0 as avg_engaged_minutes,
+       4::numeric as chats, 1::numeric as questions, 2::numeric as polls,
+       null::numeric as avg_attentiveness_score, 71.3 as avg_engagement_score,
+       1 as replay_viewers, 1 as no_show_replay_viewers, false as is_internal,
+       date '2026-10-01' as webinar_date;
 """
 
 #: ``fct_registrations._watermark`` of each platform's rows: the build that last (re)wrote them.

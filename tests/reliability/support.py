@@ -19,7 +19,8 @@ from webinar_dwh.sources import SOURCES
 #: computes, bar the key and the titles (a surprise scenario serves hostile titles on purpose).
 WEBINAR_COLUMNS = (
     "webinar_date", "course", "language", "registered", "attended", "walk_ins", "show_up_rate",
-    "avg_minutes_attended", "is_held",
+    "avg_minutes_attended", "is_held", "is_internal", "on_demand_viewers", "no_show_replay_viewers",
+    "reached",
 )
 # A renamed mart column must fail here, not silently leave the comparison.
 assert set(WEBINAR_COLUMNS) <= set(mart_columns("webinar_attendance")), "see the mart's contract"
@@ -135,7 +136,79 @@ def truth_mismatches(
         if got != want:
             differing = [k for k in got if got[k] != want[k]]
             mismatches.append((key, {k: got[k] for k in differing}, {k: want[k] for k in differing}))
-    return mismatches + pace_mismatches(stack, truth)
+    return mismatches + pace_mismatches(stack, truth) + audience_mismatches(stack, truth, skip)
+
+
+def audience_mismatches(
+    stack: Any, truth: dict[str, Any], ignore_catalog_for: Iterable[str] = ()
+) -> list[tuple[Any, Any, Any]]:
+    """Differences between the audience marts (channels, new/returning, cohorts, engagement,
+    recording) and the truth's registrations (``sandbox.audience_truth``):
+    ``((mart, *key), got, want)``, at most 10 per mart. Webinars in ``ignore_catalog_for`` take
+    their course and language from the published dim_webinars (the truth maps the titles it
+    generated, not the hostile ones served instead)."""
+    from sandbox import audience_truth
+
+    skip = set(ignore_catalog_for)
+    if skip:
+        published = {
+            (r[0], r[1]): (r[2], r[3])
+            for r in stack.query("select platform, webinar_id, course, language from marts.dim_webinars")
+        }
+        webinars = [
+            {**w, "course": published[key][0], "language": published[key][1]}
+            if (key := (w["platform"], w["webinar_id"])) in published and w["webinar_id"] in skip
+            else w
+            for w in truth["webinars"]
+        ]
+        truth = {**truth, "webinars": webinars}
+    as_of = datetime.fromisoformat(truth["as_of"].replace("Z", "+00:00"))
+    comparisons: list[tuple[str, tuple[str, ...], int, dict[tuple[Any, ...], dict[str, Any]]]] = [
+        (
+            "channel_performance",
+            ("webinar_month", "platform", "course", "language", "channel", "registrations", "attended",
+             "show_up_rate", "share_of_registrations"),
+            5,
+            audience_truth.channel_performance(truth),
+        ),
+        (
+            "audience_monthly",
+            ("webinar_month", "course", "language", "registrants", "new_registrants", "attendees",
+             "repeat_attendees"),
+            3,
+            audience_truth.audience_monthly(truth),
+        ),
+        (
+            "audience_cohorts",
+            ("cohort_month", "first_course", "first_language", "cohort_size", "registered_again_30d",
+             "registered_again_90d", "registered_again_180d", "attended_again_30d", "attended_again_90d",
+             "attended_again_180d"),
+            3,
+            audience_truth.audience_cohorts(truth, as_of, truth["timezone"]),
+        ),
+        (
+            "webinar_engagement",
+            ("platform", "webinar_id", "registered", "attended", "avg_engagement_score", "replay_viewers",
+             "no_show_replay_viewers", "stayed_15m", "stayed_30m", "stayed_60m"),
+            2,
+            audience_truth.webinar_engagement(truth),
+        ),
+    ]
+    mismatches: list[tuple[Any, Any, Any]] = []
+    for mart, columns, key_width, want in comparisons:
+        where = " where registered > 0" if mart == "webinar_engagement" else ""
+        rows = stack.query(f"select {', '.join(columns)} from marts.{mart}{where}", as_bi=True)
+        got = {
+            tuple(str(v) for v in r[:key_width]): dict(zip(columns[key_width:], r[key_width:], strict=True))
+            for r in rows
+        }
+        found = [
+            ((mart, *key), got.get(key), want.get(key))
+            for key in sorted(set(got) | set(want))
+            if got.get(key) != want.get(key)
+        ]
+        mismatches += found[:10]
+    return mismatches
 
 
 def pace_mismatches(stack: Any, truth: dict[str, Any]) -> list[tuple[Any, Any, Any]]:

@@ -40,7 +40,12 @@ bigmarker as (
         email as match_email,
         total_duration_seconds as duration_seconds,
         entered_at as joined_at,
-        left_at
+        left_at,
+        engaged_duration_seconds as engaged_seconds,
+        chats_count,
+        qas_count as questions_count,
+        polls_count,
+        null::numeric as attentiveness_score
     from bigmarker_attendees
     {%- if is_incremental() %}
         where {{ in_ids('conference_id', scope.bigmarker) }}
@@ -61,7 +66,12 @@ legacy as (
         match_email,
         duration_seconds,
         joined_at,
-        left_at
+        left_at,
+        null::numeric as engaged_seconds,
+        null::integer as chats_count,
+        null::integer as questions_count,
+        null::integer as polls_count,
+        attentiveness_score
     from zoom_participants
     {%- if is_incremental() %}
         where {{ in_ids('zoom_instance_uuid', scope.legacy) }}
@@ -77,31 +87,115 @@ unioned as (
 
 ),
 
+-- Minutes watched from merged sessions: rejoins and overlapping sessions (a second device)
+-- count once. Sessions are ordered by join time; a session starting after every earlier one
+-- ended opens a new island. A lone session keeps the vendor's duration; an island of
+-- overlapping ones spans first join to last leave. A session without a join time is an island
+-- of its own (its duration, nothing to merge with).
+sessions as (
+
+    select
+        *,
+        coalesce(left_at, joined_at + duration_seconds * interval '1 second') as ended_at
+    from unioned
+
+),
+
+ordered as (
+
+    select
+        *,
+        max(ended_at) over (
+            partition by platform, webinar_id, attendee_key
+            order by joined_at, ended_at
+            rows between unbounded preceding and 1 preceding
+        ) as earlier_end
+    from sessions
+
+),
+
+islands as (
+
+    select
+        *,
+        sum(
+            case when joined_at is null or earlier_end is null or joined_at > earlier_end then 1 else 0 end
+        ) over (
+            partition by platform, webinar_id, attendee_key
+            order by joined_at, ended_at
+            rows unbounded preceding
+        ) as island
+    from ordered
+
+),
+
+merged as (
+
+    select
+        platform,
+        webinar_id,
+        attendee_key,
+        case
+            when count(*) = 1 or bool_or(joined_at is null) or bool_or(ended_at is null)
+                then sum(duration_seconds)
+            -- whole seconds, like the vendors' durations
+            else round(extract(epoch from max(ended_at) - min(joined_at)))
+        end as island_seconds
+    from islands
+    group by platform, webinar_id, attendee_key, island
+
+),
+
+merged_seconds as (
+
+    select
+        platform,
+        webinar_id,
+        attendee_key,
+        coalesce(sum(island_seconds), 0) as attended_seconds
+    from merged
+    group by platform, webinar_id, attendee_key
+
+),
+
 collapsed as (
 
     select
         ----------  ids
-        platform,
-        webinar_id,
-        attendee_key,
+        unioned.platform,
+        unioned.webinar_id,
+        unioned.attendee_key,
 
         ----------  strings
-        min(match_email) as match_email,
-        min(email) as email,
+        min(unioned.match_email) as match_email,
+        min(unioned.email) as email,
 
         ----------  numerics
         count(*) as session_count,
-        coalesce(sum(duration_seconds), 0) as attended_seconds,
+        -- Merged, not summed (see above).
+        min(merged_seconds.attended_seconds) as attended_seconds,
+        -- Engagement counters (BigMarker attendee rows; null on Zoom), summed over sessions.
+        sum(unioned.engaged_seconds) as engaged_seconds,
+        sum(unioned.chats_count) as chats,
+        sum(unioned.questions_count) as questions,
+        sum(unioned.polls_count) as polls,
+        -- Zoom's attentiveness (0-100) where the account reports it, averaged over sessions.
+        round(avg(unioned.attentiveness_score), 1) as attentiveness_score,
 
         ----------  timestamps
-        min(joined_at) as first_joined_at,
-        max(left_at) as last_left_at,
+        min(unioned.joined_at) as first_joined_at,
+        max(unioned.left_at) as last_left_at,
 
         ----------  load metadata
         {{ watermark_literal(scope) }} as _watermark
 
     from unioned
-    group by platform, webinar_id, attendee_key
+    inner join merged_seconds
+        on
+            unioned.platform = merged_seconds.platform
+            and unioned.webinar_id = merged_seconds.webinar_id
+            and unioned.attendee_key = merged_seconds.attendee_key
+    group by unioned.platform, unioned.webinar_id, unioned.attendee_key
 
 ),
 

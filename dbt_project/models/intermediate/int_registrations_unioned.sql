@@ -56,7 +56,13 @@ bigmarker as (
         email as match_email,
         email_hash,
         'bigmarker' as registration_source,
-        registered_at
+        registered_at,
+        -- Channel signals (seed channel_map, int_channel_signals).
+        tracking_code,
+        null::text as utm_medium,
+        utm_bmcr_source as utm_source,
+        referral_domain,
+        traffic_source
     from bigmarker_registrations
     where
         email is not null
@@ -75,7 +81,12 @@ legacy as (
         calendly_invitees.match_email,
         calendly_invitees.email_hash,
         'calendly' as registration_source,
-        calendly_invitees.registered_at
+        calendly_invitees.registered_at,
+        null::text as tracking_code,
+        calendly_invitees.utm_medium,
+        calendly_invitees.utm_source,
+        null::text as referral_domain,
+        null::text as traffic_source
     from calendly_invitees
     inner join matched_events
         on calendly_invitees.event_id = matched_events.event_id
@@ -109,7 +120,13 @@ collapsed as (
         min(email_hash) as email_hash,
         min(registration_source) as registration_source,
         count(*) as source_rows,
-        min(registered_at) as registered_at
+        min(registered_at) as registered_at,
+        -- The signals of the person's first booking (a reschedule keeps where they came from).
+        (array_agg(tracking_code order by registered_at, tracking_code))[1] as tracking_code,
+        (array_agg(utm_medium order by registered_at, utm_medium))[1] as utm_medium,
+        (array_agg(utm_source order by registered_at, utm_source))[1] as utm_source,
+        (array_agg(referral_domain order by registered_at, referral_domain))[1] as referral_domain,
+        (array_agg(traffic_source order by registered_at, traffic_source))[1] as traffic_source
     from unioned
     group by platform, webinar_id, email
 
@@ -128,6 +145,16 @@ final as (
         match_email,
         email_hash,
         registration_source,
+        tracking_code,
+        utm_medium,
+        utm_source,
+        referral_domain,
+        traffic_source,
+        -- The combination of signals (int_channel_signals maps each combination once).
+        md5(concat_ws(
+            '|', coalesce(tracking_code, '-'), coalesce(utm_medium, '-'), coalesce(utm_source, '-'),
+            coalesce(referral_domain, '-'), coalesce(traffic_source, '-')
+        )) as signal_key,
 
         ----------  numerics
         source_rows,

@@ -16,7 +16,7 @@
 -- webinar_attendance mart), so a webinar is re-derived only when its raw rows were reloaded.
 -- Incremental keyed on webinar (macros/incremental.sql); never ahead of its two inputs.
 {%- set scope = incremental_scope(
-    upstream=[ref('int_registrations_unioned'), ref('int_attendance_by_person')]
+    upstream=[ref('int_registrations_unioned'), ref('int_attendance_by_person'), ref('int_replay_by_person')]
 ) %}
 
 
@@ -40,6 +40,15 @@ attendance as (
 
 ),
 
+replays as (
+
+    select * from {{ ref('int_replay_by_person') }}
+    {%- if is_incremental() %}
+        where {{ in_webinar_scope(scope) }}
+    {%- endif %}
+
+),
+
 -- A registration attended when an attendee of the webinar has its match e-mail (each
 -- attendee row is one person, so a registration matches at most one).
 registration_stats as (
@@ -49,13 +58,20 @@ registration_stats as (
         registrations.webinar_id,
         count(*) as registered,
         count(attendance.attendee_key) as matched_registrations,
-        sum(attendance.attended_seconds) as matched_seconds
+        sum(attendance.attended_seconds) as matched_seconds,
+        -- No-shows (registered, not live) who watched the recording.
+        count(replays.viewer_key) filter (where attendance.attendee_key is null) as no_show_replay_viewers
     from registrations
     left join attendance
         on
             registrations.platform = attendance.platform
             and registrations.webinar_id = attendance.webinar_id
             and registrations.match_email = attendance.match_email
+    left join replays
+        on
+            registrations.platform = replays.platform
+            and registrations.webinar_id = replays.webinar_id
+            and registrations.match_email = replays.match_email
     group by registrations.platform, registrations.webinar_id
 
 ),
@@ -78,12 +94,31 @@ walk_ins as (
 
 ),
 
+-- Everyone reached live or by the recording, each person once: live attendees (registered or
+-- walk-ins) plus the viewers who were not live.
+reach as (
+
+    select
+        coalesce(attendance.platform, replays.platform) as platform,
+        coalesce(attendance.webinar_id, replays.webinar_id) as webinar_id,
+        count(distinct replays.viewer_key) as on_demand_viewers,
+        count(*) as reached
+    from attendance
+    full outer join replays
+        on
+            attendance.platform = replays.platform
+            and attendance.webinar_id = replays.webinar_id
+            and attendance.match_email = replays.match_email
+    group by 1, 2
+
+),
+
 final as (
 
     select
         ----------  ids
-        coalesce(registration_stats.platform, walk_ins.platform) as platform,
-        coalesce(registration_stats.webinar_id, walk_ins.webinar_id) as webinar_id,
+        coalesce(registration_stats.platform, walk_ins.platform, reach.platform) as platform,
+        coalesce(registration_stats.webinar_id, walk_ins.webinar_id, reach.webinar_id) as webinar_id,
 
         ----------  numerics
         coalesce(registration_stats.registered, 0) as registered,
@@ -91,6 +126,9 @@ final as (
         -- Whole seconds: rounding in the mart sees the exact value.
         registration_stats.matched_seconds,
         coalesce(walk_ins.walk_ins, 0) as walk_ins,
+        coalesce(registration_stats.no_show_replay_viewers, 0) as no_show_replay_viewers,
+        coalesce(reach.on_demand_viewers, 0) as on_demand_viewers,
+        coalesce(reach.reached, 0) as reached,
 
         ----------  load metadata
         {{ watermark_literal(scope) }} as _watermark
@@ -100,6 +138,10 @@ final as (
         on
             registration_stats.platform = walk_ins.platform
             and registration_stats.webinar_id = walk_ins.webinar_id
+    full outer join reach
+        on
+            coalesce(registration_stats.platform, walk_ins.platform) = reach.platform
+            and coalesce(registration_stats.webinar_id, walk_ins.webinar_id) = reach.webinar_id
 
 ),
 

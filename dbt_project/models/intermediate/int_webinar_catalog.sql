@@ -12,6 +12,32 @@ catalog_map as (
 
 ),
 
+internal_webinars as (
+
+    select * from {{ ref('internal_webinars') }}
+
+),
+
+-- Internal and test webinars (seed internal_webinars): an exact id, else a title pattern.
+internal as (
+
+    select distinct
+        webinars.platform,
+        webinars.webinar_id
+    from webinars
+    inner join internal_webinars
+        on
+            (internal_webinars.platform is null or webinars.platform = internal_webinars.platform)
+            and (
+                webinars.webinar_id = internal_webinars.webinar_id
+                or (
+                    internal_webinars.webinar_id is null
+                    and webinars.title ilike internal_webinars.title_pattern
+                )
+            )
+
+),
+
 -- Rule 1: an exact (platform, webinar_id) row beats every title pattern.
 id_matches as (
 
@@ -88,7 +114,11 @@ final as (
         ranked.title_pattern as matched_title_pattern,
 
         ----------  numerics
-        ranked.priority as matched_priority
+        ranked.priority as matched_priority,
+
+        ----------  booleans
+        -- A rehearsal or test: kept in the per-webinar marts, left out of every aggregate.
+        internal.webinar_id is not null as is_internal
 
     from webinars
     left join ranked
@@ -96,6 +126,10 @@ final as (
             webinars.platform = ranked.platform
             and webinars.webinar_id = ranked.webinar_id
             and ranked.candidate_rank = 1
+    left join internal
+        on
+            webinars.platform = internal.platform
+            and webinars.webinar_id = internal.webinar_id
 
 )
 

@@ -33,6 +33,8 @@ final as (
         ----------  booleans
         -- Held = started before the run's data-interval end (var as_of) / the run start.
         coalesce(webinars.start_time < {{ as_of_timestamp() }}, false) as is_held,
+        -- A rehearsal or test (seed internal_webinars): kept here, left out of every aggregate.
+        coalesce(catalog.is_internal, false) as is_internal,
 
         ----------  dates and timestamps
         (

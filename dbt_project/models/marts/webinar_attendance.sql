@@ -46,9 +46,15 @@ final as (
         case
             when webinars.is_held then round(coalesce(stats.matched_seconds, 0)::numeric / 60, 2)
         end as total_minutes,
+        -- The recording (BigMarker on-demand viewers; 0 for legacy webinars): viewers so far,
+        -- registered no-shows among them, and everyone reached live or by the recording once.
+        case when webinars.is_held then coalesce(stats.on_demand_viewers, 0) end as on_demand_viewers,
+        case when webinars.is_held then coalesce(stats.no_show_replay_viewers, 0) end as no_show_replay_viewers,
+        case when webinars.is_held then coalesce(stats.reached, 0) end as reached,
 
         ----------  booleans
         webinars.is_held,
+        webinars.is_internal,
 
         ----------  dates and timestamps
         webinars.webinar_date,

@@ -77,6 +77,17 @@ YEARS_AHEAD = 2
 MAX_UNMAPPED_SHARE = 0.20
 #: ``person_key`` is ``hex(hmac_sha256(lower(trim(email)), key))`` — never a clear-text e-mail.
 PERSON_KEY_REGEX = r"^[0-9a-f]{64}$"
+#: Marketing channels a registration can have (dbt var ``channels``).
+CHANNELS = (
+    "email",
+    "paid_social",
+    "paid_search",
+    "organic_search",
+    "organic_social",
+    "partner",
+    "direct",
+    "unknown",
+)
 #: Column names that suggest clear-text PII; no mart may have one (SQL ``ILIKE`` pattern).
 PII_COLUMN_PATTERN = "%email%"
 
@@ -296,7 +307,19 @@ MARTS: dict[str, MartSpec] = {
                 _attendance_null_until_held(),
                 _attended_le_registered(),
                 _rate_between_0_and_1(),
-                *_non_negative("registered", "attended", "walk_ins", "total_minutes"),
+                *_non_negative("registered", "attended", "walk_ins", "total_minutes", "on_demand_viewers"),
+                *_not_null("is_internal"),
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "reached >= attended + walk_ins and >= on_demand_viewers >= no_show_replay_viewers",
+                    unexpected_rows_query=(
+                        "select platform, webinar_id, reached, attended, walk_ins, on_demand_viewers, "
+                        "no_show_replay_viewers from {batch} where is_held and ("
+                        "reached < attended + walk_ins or reached < on_demand_viewers "
+                        "or on_demand_viewers < no_show_replay_viewers "
+                        "or no_show_replay_viewers > registered - attended)"
+                    ),
+                ),
                 _block(
                     "ExpectColumnValuesToBeBetween",
                     column="avg_minutes_attended",
@@ -331,6 +354,11 @@ MARTS: dict[str, MartSpec] = {
                 _rows_present_without_counting(Severity.WARN),
                 _block("ExpectColumnValuesToBeBetween", column="minutes_attended", min_value=0),
                 _block("ExpectColumnValuesToMatchRegex", column="person_key", regex=PERSON_KEY_REGEX),
+                _block(
+                    "ExpectColumnValuesToBeBetween", column="engagement_score", min_value=0, max_value=100
+                ),
+                *_not_null("watched_replay"),
+                *_non_negative("chats", "questions", "polls", "replay_minutes"),
             ),
         ),
         MartSpec(
@@ -421,6 +449,134 @@ MARTS: dict[str, MartSpec] = {
                     value_set=["show_up_outside_band", "pace_well_behind", "course_registrations_drop"],
                 ),
                 *_not_null("reason"),
+            ),
+        ),
+        # Where registrants come from, who returns, how engaged they are (models/marts/audience).
+        MartSpec(
+            name="channel_performance",
+            key=("webinar_month", "platform", "course", "language", "channel"),
+            required=False,
+            checks=(
+                _rows_present(),
+                *_not_null("registrations", "attended"),
+                _block("ExpectColumnValuesToBeInSet", column="channel", value_set=list(CHANNELS)),
+                _rate_between_0_and_1("show_up_rate"),
+                _rate_between_0_and_1("share_of_registrations"),
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "the channel shares of every (month, platform, course, language) sum to 1",
+                    unexpected_rows_query=(
+                        "select webinar_month, platform, course, language, sum(share_of_registrations) "
+                        "from {batch} group by 1, 2, 3, 4 "
+                        "having abs(sum(share_of_registrations) - 1) > 0.00001 * count(*)"
+                    ),
+                ),
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "attended + no_show_replay_viewers <= registrations",
+                    unexpected_rows_query=(
+                        "select webinar_month, channel from {batch} "
+                        "where attended + no_show_replay_viewers > registrations"
+                    ),
+                ),
+            ),
+        ),
+        MartSpec(
+            name="unmapped_channel_values",
+            key=("signal", "raw_value"),
+            required=False,
+            checks=(
+                # Values the business has not mapped yet: their registrations are 'unknown'.
+                _warn(
+                    "UnexpectedRowsExpectation",
+                    "no channel signal value the seed channel_map does not map",
+                    unexpected_rows_query="select signal, raw_value, registrations from {batch}",
+                ),
+            ),
+        ),
+        MartSpec(
+            name="audience_people",
+            key=("person_key",),
+            required=False,
+            sensitive=("person_key",),
+            checks=(
+                _block(
+                    "ExpectColumnValuesToMatchRegex", column="person_key", regex=PERSON_KEY_REGEX
+                ),
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "webinars_attended and recordings_watched <= webinars_registered",
+                    unexpected_rows_query=(
+                        "select webinars_registered from {batch} where webinars_attended > "
+                        "webinars_registered or recordings_watched > webinars_registered"
+                    ),
+                ),
+            ),
+        ),
+        MartSpec(
+            name="audience_monthly",
+            key=("webinar_month", "course", "language"),
+            required=False,
+            checks=(
+                _rows_present(),
+                *_non_negative("new_registrants", "returning_registrants", "repeat_attendees"),
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "new + returning = registrants; repeat attendees <= attendees <= registrants",
+                    unexpected_rows_query=(
+                        "select webinar_month, course, language from {batch} "
+                        "where new_registrants + returning_registrants <> registrants "
+                        "or repeat_attendees > attendees or attendees > registrants"
+                    ),
+                ),
+                _rate_between_0_and_1("returning_share"),
+            ),
+        ),
+        MartSpec(
+            name="audience_cohorts",
+            key=("cohort_month", "first_course", "first_language"),
+            required=False,
+            checks=(
+                *_non_negative("cohort_size"),
+                *(
+                    _rate_between_0_and_1(f"{kind}_again_{days}d")
+                    for kind in ("registered", "attended")
+                    for days in (30, 90, 180)
+                ),
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "a longer window never holds a smaller share",
+                    unexpected_rows_query=(
+                        "select cohort_month from {batch} where registered_again_90d < "
+                        "registered_again_30d or registered_again_180d < registered_again_90d "
+                        "or attended_again_90d < attended_again_30d "
+                        "or attended_again_180d < attended_again_90d"
+                    ),
+                ),
+            ),
+        ),
+        MartSpec(
+            name="webinar_engagement",
+            key=("platform", "webinar_id"),
+            required=False,
+            checks=(
+                _block(
+                    "UnexpectedRowsExpectation",
+                    "stayed_60m <= stayed_30m <= stayed_15m <= attended <= registered",
+                    unexpected_rows_query=(
+                        "select platform, webinar_id from {batch} where stayed_60m > stayed_30m "
+                        "or stayed_30m > stayed_15m or stayed_15m > attended or attended > registered"
+                    ),
+                ),
+                _block(
+                    "ExpectColumnValuesToBeBetween", column="avg_engagement_score", min_value=0, max_value=100
+                ),
+                _block(
+                    "ExpectColumnValuesToBeBetween",
+                    column="avg_attentiveness_score",
+                    min_value=0,
+                    max_value=100,
+                ),
             ),
         ),
         # Vendor values the pipeline did not know, and where they landed (dbt mart of the same

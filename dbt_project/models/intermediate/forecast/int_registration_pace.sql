@@ -26,6 +26,10 @@ webinars as (
     where
         start_time
         >= {{ as_of_timestamp() }} - interval '{{ var("pace_history_days") }} days'
+        -- Internal and test webinars are nobody's comparable (and get no forecast).
+        and (platform, webinar_id) not in (
+            select platform, webinar_id from {{ ref('int_webinar_catalog') }} where is_internal
+        )
 
 ),
 

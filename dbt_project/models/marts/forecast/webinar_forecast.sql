@@ -14,7 +14,7 @@ live as (
 webinars as (
 
     select * from {{ ref('dim_webinars') }}
-    where not is_held and start_time is not null
+    where not is_held and not is_internal and start_time is not null
 
 ),
 

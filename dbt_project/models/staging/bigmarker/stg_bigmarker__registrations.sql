@@ -22,8 +22,13 @@ renamed as (
         payload ->> 'time_zone' as time_zone,
         payload ->> 'country' as country,
         payload ->> 'source' as registration_source,
-        payload ->> 'utm_bmcr_source' as utm_bmcr_source,
-        payload ->> 'tracking_code' as tracking_code,
+        -- Channel signals (seed channel_map): trimmed, lower-cased, null when empty. The
+        -- registration surface / traffic source comes as `source` or `traffic_source`.
+        {{ channel_signal("payload -> 'tracking_code'") }} as tracking_code,
+        {{ channel_signal("payload -> 'utm_bmcr_source'") }} as utm_bmcr_source,
+        {{ channel_signal("payload -> 'referral_domain'") }} as referral_domain,
+        {{ channel_signal("coalesce(payload -> 'traffic_source', payload -> 'source')") }}
+            as traffic_source,
         payload -> 'custom_fields' as custom_fields,
 
         ----------  timestamps

@@ -26,7 +26,9 @@ renamed as (
         {{ json_text("payload -> 'status'") }} as invitee_status_raw,
         {{ json_text("payload -> 'timezone'") }} as time_zone,
         {{ iana_time_zone_bucket(json_text("payload -> 'timezone'")) }} as time_zone_bucket,
-        payload #>> '{tracking,utm_source}' as utm_source,
+        -- Channel signals (seed channel_map): trimmed, lower-cased, null when empty.
+        {{ channel_signal("payload #> '{tracking,utm_source}'") }} as utm_source,
+        {{ channel_signal("payload #> '{tracking,utm_medium}'") }} as utm_medium,
         payload #>> '{tracking,utm_campaign}' as utm_campaign,
 
         ----------  booleans

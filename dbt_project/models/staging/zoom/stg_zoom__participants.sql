@@ -23,9 +23,10 @@ renamed as (
         {{ vendor_bucket('zoom_participant_status', json_text("payload -> 'status'")) }}
             as participant_status,
         {{ json_text("payload -> 'status'") }} as participant_status_raw,
-        payload ->> 'attentiveness_score' as attentiveness_score,
 
         ----------  numerics
+        -- Zoom's attentiveness (0-100, a string; '' on accounts without the feature).
+        {{ safe_numeric(json_text("payload -> 'attentiveness_score'")) }} as attentiveness_score,
         -- Zoom reports participant duration in seconds.
         (payload ->> 'duration')::numeric as duration_seconds,
 

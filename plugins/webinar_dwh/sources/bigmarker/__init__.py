@@ -1,4 +1,5 @@
-"""BigMarker source (the main one): conferences with their registrations and attendees."""
+"""BigMarker source (the main one): conferences with their registrations, attendees and on-demand
+viewers."""
 
 from webinar_dwh.sources._common import VendorSource
 from webinar_dwh.sources.bigmarker.client import BigMarkerClient

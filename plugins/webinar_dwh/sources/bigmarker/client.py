@@ -96,3 +96,17 @@ class BigMarkerClient:
         yield from page_number_pages(
             fetch, items_key="attendees", per_page=per_page, what=f"attendees of {conference_id}"
         )
+
+    def on_demand_pages(self, conference_id: str) -> Iterator[list[Any]]:
+        """Pages of ``GET /reporting/conferences/on_demand_attendees/{conference_id}?current_page=``
+        (envelope ``attendees``; the reporting endpoints page with ``current_page`` like the
+        attendee listing)."""
+        per_page = self.settings.page_size
+        path = f"reporting/conferences/on_demand_attendees/{quote(conference_id, safe='')}"
+
+        def fetch(page: int) -> Any:
+            return self.session.get_json(path, params={"current_page": page, "per_page": per_page})
+
+        yield from page_number_pages(
+            fetch, items_key="attendees", per_page=per_page, what=f"on-demand viewers of {conference_id}"
+        )

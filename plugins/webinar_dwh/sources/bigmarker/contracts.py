@@ -28,3 +28,12 @@ ATTENDEE_FIELDS: tuple[Field, ...] = (
     Field("leaved_at", "timestamp", required=False),
     Field("total_duration", "number", required=False),
 )
+
+#: ``/reporting/conferences/on_demand_attendees/{id}``: viewers of the recording. The reporting
+#: API sends numbers as strings (``on_demand_duration``: seconds — unverified, parsed leniently
+#: in staging) and spells ``BMID`` in capitals.
+ON_DEMAND_FIELDS: tuple[Field, ...] = (
+    Field("id", "id"),
+    Field("email", "str", nullable=True),
+    Field("enter_time", "timestamp", required=False, nullable=True),
+)

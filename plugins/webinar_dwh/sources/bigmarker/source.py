@@ -18,12 +18,17 @@ from webinar_dwh.sources._common import (
     validated,
 )
 from webinar_dwh.sources.bigmarker.client import BigMarkerClient
-from webinar_dwh.sources.bigmarker.contracts import ATTENDEE_FIELDS, CONFERENCE_FIELDS, REGISTRATION_FIELDS
+from webinar_dwh.sources.bigmarker.contracts import (
+    ATTENDEE_FIELDS,
+    CONFERENCE_FIELDS,
+    ON_DEMAND_FIELDS,
+    REGISTRATION_FIELDS,
+)
 
 log = logging.getLogger(__name__)
 
 CURSOR_ENTITY = "conferences"
-ENTITIES: tuple[str, ...] = ("conferences", "registrations", "attendees")
+ENTITIES: tuple[str, ...] = ("conferences", "registrations", "attendees", "on_demand_attendees")
 
 
 def extract(client: BigMarkerClient, window_start: datetime, window_end: datetime) -> Iterator[Item]:
@@ -32,15 +37,16 @@ def extract(client: BigMarkerClient, window_start: datetime, window_end: datetim
     The window is driven by the conference ``start_time`` (converted to UTC); the lower bound is
     inclusive, the upper bound exclusive. Conferences are yielded in ascending ``(start_time,
     id)`` order; right after each conference ``Record`` come all its registration Records and
-    then all its attendee Records (children are always re-pulled in full, so late registrations
-    and attendance of older conferences are picked up by re-running an earlier window).
+    then all its attendee Records, then the viewers of its recording (children are always
+    re-pulled in full, so late registrations, attendance and recording views of older
+    conferences are picked up by re-running an earlier window: the lookback).
 
     Memory: only the conferences of the window are held (to sort them); children stream page by
     page.
 
     Keys (docs/design.md): conference ``id``; registration ``<conference_id>:<bmid or
-    lower(trim(email))>``; attendee ``<conference_id>:<id>``; children's ``parent_key`` is the
-    conference id.
+    lower(trim(email))>``; attendee and on-demand viewer ``<conference_id>:<id>``; children's
+    ``parent_key`` is the conference id.
 
     Records that break the contract are yielded as ``Rejected`` naming the field. A conference
     whose ``start_time`` cannot be parsed is rejected (it cannot be placed in or out of the
@@ -72,6 +78,7 @@ def extract(client: BigMarkerClient, window_start: datetime, window_end: datetim
         yield Record("conferences", conference_id, None, obj)
         yield from _registrations(client, conference_id)
         yield from _attendees(client, conference_id)
+        yield from _on_demand(client, conference_id)
 
 
 def cursor_of(record: Record) -> str:
@@ -127,6 +134,22 @@ def _attendees(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
                 )
     except NotFoundError as exc:
         _skip(client, "attendees", conference_id, exc)
+
+
+def _on_demand(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
+    """Viewers of the recording (re-pulled with the conference: views arrive for days after it)."""
+    try:
+        for page in client.on_demand_pages(conference_id):
+            for obj in page:
+                yield validated(
+                    "on_demand_attendees",
+                    conference_id,
+                    obj,
+                    ON_DEMAND_FIELDS,
+                    lambda o: f"{conference_id}:{o['id']}",
+                )
+    except NotFoundError as exc:
+        _skip(client, "on_demand_attendees", conference_id, exc)
 
 
 def _skip(client: BigMarkerClient, entity: str, conference_id: str, exc: NotFoundError) -> None:
