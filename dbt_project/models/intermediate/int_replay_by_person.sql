@@ -54,7 +54,7 @@ collapsed as (
         min(match_email) as match_email,
 
         ----------  numerics
-        count(*) as views,
+        count(*) as views,  -- noqa: RF04
         coalesce(sum(on_demand_seconds), 0) as replay_seconds,
 
         ----------  timestamps

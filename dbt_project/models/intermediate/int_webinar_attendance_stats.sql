@@ -109,7 +109,9 @@ reach as (
             attendance.platform = replays.platform
             and attendance.webinar_id = replays.webinar_id
             and attendance.match_email = replays.match_email
-    group by 1, 2
+    group by
+        coalesce(attendance.platform, replays.platform),
+        coalesce(attendance.webinar_id, replays.webinar_id)
 
 ),
 

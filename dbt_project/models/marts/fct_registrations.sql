@@ -78,8 +78,9 @@ joined as (
         least(attendance.attended_seconds, 60 * webinars.duration_minutes) as watched_seconds,
         case
             when registrations.platform = 'bigmarker'
-                then 60 * webinars.duration_minutes
-                * least(3, coalesce(attendance.chats + attendance.questions + attendance.polls, 0))
+                then
+                    60 * webinars.duration_minutes
+                    * least(3, coalesce(attendance.chats + attendance.questions + attendance.polls, 0))
             when attendance.attentiveness_score is not null
                 then 1.8 * webinars.duration_minutes * round(attendance.attentiveness_score, 1)
             -- no interaction measure: the watch share stands in for it

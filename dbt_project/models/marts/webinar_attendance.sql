@@ -49,7 +49,9 @@ final as (
         -- The recording (BigMarker on-demand viewers; 0 for legacy webinars): viewers so far,
         -- registered no-shows among them, and everyone reached live or by the recording once.
         case when webinars.is_held then coalesce(stats.on_demand_viewers, 0) end as on_demand_viewers,
-        case when webinars.is_held then coalesce(stats.no_show_replay_viewers, 0) end as no_show_replay_viewers,
+        case
+            when webinars.is_held then coalesce(stats.no_show_replay_viewers, 0)
+        end as no_show_replay_viewers,
         case when webinars.is_held then coalesce(stats.reached, 0) end as reached,
 
         ----------  booleans

@@ -28,7 +28,11 @@ webinars as (
         >= {{ as_of_timestamp() }} - interval '{{ var("pace_history_days") }} days'
         -- Internal and test webinars are nobody's comparable (and get no forecast).
         and (platform, webinar_id) not in (
-            select platform, webinar_id from {{ ref('int_webinar_catalog') }} where is_internal
+            select
+                internal.platform,
+                internal.webinar_id
+            from {{ ref('int_webinar_catalog') }} as internal
+            where internal.is_internal
         )
 
 ),

@@ -64,8 +64,9 @@ returns as (
         firsts.person_key,
         min(extract(epoch from later.registered_at - firsts.first_registered_at) / 86400.0)
             as days_to_registration,
-        min(extract(epoch from later.start_time - firsts.first_registered_at) / 86400.0)
-            filter (where later.attended) as days_to_attendance
+        min(
+            extract(epoch from later.start_time - firsts.first_registered_at) / 86400.0
+        ) filter (where later.attended) as days_to_attendance
     from firsts
     inner join joined as later
         on
@@ -94,10 +95,12 @@ aggregated as (
         first_course,
         first_language,
         count(*) as cohort_size,
-        {%- for days in [30, 90, 180] %}
-        count(*) filter (where days_to_registration <= {{ days }}) as registered_again_{{ days }},
-        count(*) filter (where days_to_attendance <= {{ days }}) as attended_again_{{ days }},
-        {%- endfor %}
+        count(*) filter (where days_to_registration <= 30) as registered_again_30,
+        count(*) filter (where days_to_registration <= 90) as registered_again_90,
+        count(*) filter (where days_to_registration <= 180) as registered_again_180,
+        count(*) filter (where days_to_attendance <= 30) as attended_again_30,
+        count(*) filter (where days_to_attendance <= 90) as attended_again_90,
+        count(*) filter (where days_to_attendance <= 180) as attended_again_180,
         -- Whole windows only: the cohort's last member registered before the month's end
         -- (midnight in the reporting time zone).
         (cohort_month + interval '1 month')::timestamp
@@ -119,14 +122,12 @@ final as (
 
         ----------  numerics
         cohort_size,
-        {%- for kind in ['registered', 'attended'] %}
-        {%- for days in [30, 90, 180] %}
-        case
-            when cohort_end + interval '{{ days }} days' <= {{ as_of_timestamp() }}
-                then round({{ kind }}_again_{{ days }}::numeric / cohort_size, 6)
-        end as {{ kind }}_again_{{ days }}d{{ "," if not loop.last or kind == 'registered' }}
-        {%- endfor %}
-        {%- endfor %}
+        {{ cohort_share('registered_again_30', 30) }} as registered_again_30d,
+        {{ cohort_share('registered_again_90', 90) }} as registered_again_90d,
+        {{ cohort_share('registered_again_180', 180) }} as registered_again_180d,
+        {{ cohort_share('attended_again_30', 30) }} as attended_again_30d,
+        {{ cohort_share('attended_again_90', 90) }} as attended_again_90d,
+        {{ cohort_share('attended_again_180', 180) }} as attended_again_180d
 
     from aggregated
 

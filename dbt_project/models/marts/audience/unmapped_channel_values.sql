@@ -26,13 +26,13 @@ final as (
 
     select
         ----------  strings
-        channels.deciding_signal as signal,
+        channels.deciding_signal as signal,  -- noqa: RF04
         channels.deciding_value as raw_value,
         string_agg(distinct registrations.platform, ', ' order by registrations.platform) as platforms,
 
         ----------  numerics
         count(*) as registrations,
-        count(distinct (registrations.platform, registrations.webinar_id)) as webinars,
+        count(distinct registrations.platform || ':' || registrations.webinar_id) as webinars,
 
         ----------  dates
         min(webinars.webinar_date) as first_webinar_date,

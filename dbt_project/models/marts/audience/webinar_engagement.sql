@@ -24,9 +24,9 @@ aggregated as (
         webinar_id,
         count(*) as registered,
         count(*) filter (where attended) as attended,
-        {%- for minutes in [15, 30, 60] %}
-        count(*) filter (where attended and minutes_attended >= {{ minutes }}) as stayed_{{ minutes }}m,
-        {%- endfor %}
+        count(*) filter (where attended and minutes_attended >= 15) as stayed_15m,
+        count(*) filter (where attended and minutes_attended >= 30) as stayed_30m,
+        count(*) filter (where attended and minutes_attended >= 60) as stayed_60m,
         avg(minutes_attended) filter (where attended) as avg_minutes_attended,
         avg(engaged_minutes) filter (where attended) as avg_engaged_minutes,
         sum(chats) as chats,
