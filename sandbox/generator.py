@@ -840,7 +840,9 @@ class Universe:
     # ---------------------------------------------------------------- legacy plan
     def _plan_legacy(self) -> None:
         rng = random.Random(f"{self.seed}:legacy:plan")
-        n_past = sum(1 for c in self.conferences if c.start_ts < self.anchor_ts)
+        # the planned history only: the internal sessions added later leave the legacy plan as it was
+        n_past = sum(1 for c in self.conferences if c.start_ts < self.anchor_ts
+                     and c.id not in self.internal_ids)
         n = max(10, round(0.15 * n_past))
         days_before = max(120, math.ceil(n / 3))
         day0 = self.bigmarker_start_ts - self.bigmarker_start_ts % DAY - days_before * DAY

@@ -526,9 +526,7 @@ def _legacy_truth(
                     "seconds": attended[email] if came else 0,
                     "engaged_seconds": None,
                     "interactions": None,
-                    "attentiveness": (
-                        Decimal(sum(person_scores)) / len(person_scores) if person_scores else None
-                    ),
+                    "attentiveness": sum(person_scores) / len(person_scores) if person_scores else None,
                     "watched_replay": False,
                     "replay_seconds": None,
                     "duration_min": duration_min,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -98,10 +99,13 @@ def test_bigmarker_truth_matches_what_http_serves(http: requests.Session, sandbo
     registered = {
         r["email"].strip().lower() for r in regs["registrations"] if intact(r, "bigmarker_registrations")
     }
-    seconds: dict[str, int] = defaultdict(int)
+    sessions: dict[str, list[tuple[datetime, datetime, int]]] = defaultdict(list)
     for a in atts["attendees"]:
         if intact(a, "bigmarker_attendees"):
-            seconds[a["email"].strip().lower()] += a["total_duration"]
+            sessions[a["email"].strip().lower()].append(
+                (_moment(a["entered_at"]), _moment(a["leaved_at"]), a["total_duration"])
+            )
+    seconds = {email: _merged(rows) for email, rows in sessions.items()}
     row = truth[conf.id]
     assert row["registered"] == len(registered)
     attended = [s for e, s in seconds.items() if e in registered]
@@ -253,3 +257,23 @@ def test_the_project_ships_an_example_catalog_seed_without_sandbox_webinars() ->
     sandbox_ids = {row["webinar_id"] for row in catalog_seed_rows() if row["webinar_id"]}
     assert sandbox_ids and not any(webinar_id in shipped for webinar_id in sandbox_ids)
     assert shipped.splitlines()[0] == catalog_csv_text().splitlines()[0]  # same columns
+
+
+def _moment(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _merged(rows: list[tuple[datetime, datetime, int]]) -> int:
+    """A person's seconds: overlapping sessions (a second device) once, from the first join to
+    the last leave; a session overlapping none with its served duration."""
+    islands: list[list[tuple[datetime, datetime, int]]] = []
+    for row in sorted(rows):
+        if islands and row[0] <= max(r[1] for r in islands[-1]):
+            islands[-1].append(row)
+        else:
+            islands.append([row])
+    return sum(
+        island[0][2] if len(island) == 1
+        else int((max(r[1] for r in island) - min(r[0] for r in island)).total_seconds())
+        for island in islands
+    )

@@ -61,18 +61,20 @@ def test_extract_yields_window_in_ascending_order_with_children_after_their_pare
     moments = [datetime.fromisoformat(cursor_of(p)) for p in parents]
     assert moments == sorted(moments) and start <= moments[0] and moments[-1] < end
     current = None
-    seen_attendees = False
+    order = {"registrations": 0, "attendees": 1, "on_demand_attendees": 2}
+    last = 0
     for item in items:
         if item.entity == "conferences":
-            current, seen_attendees = item.key, False
+            current, last = item.key, 0
             continue
         assert item.parent_key == current
-        if item.entity == "attendees":
-            seen_attendees = True
-            assert item.key == f"{current}:{item.payload['id']}"
-        else:
-            assert not seen_attendees, "registrations come before attendees"
+        assert order[item.entity] >= last, "registrations, then attendees, then recording viewers"
+        last = order[item.entity]
+        if item.entity == "registrations":
             assert item.key == f"{current}:{item.payload['bmid']}"
+        else:
+            assert item.key == f"{current}:{item.payload['id']}"
+    assert {i.entity for i in items} == {"conferences", *order}
     keys = [i.key for i in items]
     assert len(keys) == len(set(keys))
 

@@ -103,6 +103,7 @@ def test_raw_tables_have_the_read_indexes_and_no_redundant_ones(warehouse: Wareh
     assert set(RAW_CHILD_TABLES) == {
         "bigmarker_registrations",
         "bigmarker_attendees",
+        "bigmarker_on_demand_attendees",
         "zoom_participants",
         "zoom_registrants",
         "zoom_webinar_instances",
