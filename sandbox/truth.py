@@ -433,6 +433,16 @@ def _bigmarker_truth(
     return out
 
 
+def _calendly_channel(seed: int, invitee_uuid: str, faults: Faults) -> str:
+    """The channel of an invitee as served: a surprise serving ``tracking: null`` leaves no
+    signal at all (``direct``)."""
+    if faults.surprises:
+        patch = surprise(seed, "calendly_invitees", invitee_uuid, {"status": "active"})
+        if "tracking" in patch and patch["tracking"] is None:
+            return "direct"
+    return calendly_channel(seed, invitee_uuid)[0]
+
+
 def _legacy_truth(
     universe: Universe,
     now: int,
@@ -505,8 +515,11 @@ def _legacy_truth(
                 if not malformation(seed, "zoom_participants", key, rate):
                     person = strip_plus(p["user_email"])
                     sessions[person].append((_ts(p["join_time"]), _ts(p["leave_time"]), p["duration"]))
-                    if p["attentiveness_score"]:
-                        scores[person].append(int(p["attentiveness_score"]))
+                    score = p["attentiveness_score"]
+                    if faults.surprises:  # a surprise may serve the score as null
+                        score = surprise(seed, "zoom_participants", key, p).get("attentiveness_score", score)
+                    if score:
+                        scores[person].append(int(score))
         seconds = {e: merged_seconds(v) for e, v in sessions.items()}
         attended = {e: seconds[strip_plus(e)] for e in registered if strip_plus(e) in seconds}
         walk_ins = set(seconds) - {strip_plus(e) for e in registered}
@@ -521,7 +534,7 @@ def _legacy_truth(
                     "webinar_id": occ.uuid,
                     "person": email,
                     "registered_ts": ts,
-                    "channel": calendly_channel(seed, invitee_uuid)[0],
+                    "channel": _calendly_channel(seed, invitee_uuid, faults),
                     "attended": came,
                     "seconds": attended[email] if came else 0,
                     "engaged_seconds": None,

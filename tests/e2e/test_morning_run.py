@@ -134,7 +134,8 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, doc
     seconds = time.monotonic() - started
     out, err = capfd.readouterr()
     states = _task_states(dag_run)
-    assert str(dag_run.state) == "success", states
+    failed = {task: state for task, state in states.items() if state == "failed"}
+    assert str(dag_run.state) == "success", (failed, (out + err)[-6000:])
     print(f"\nAirflow run {dag_run.run_id}: {dag_run.state} in {seconds:.0f} s")
 
     # the numbers: every webinar of both platforms equals the generator's ground truth
