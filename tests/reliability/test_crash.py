@@ -25,10 +25,11 @@ import pytest
 from tests.e2e.harness import ROOT, make_stack
 from tests.reliability.conftest import LAST_DAY
 from tests.reliability.support import build_and_publish, load_all, truth_mismatches
+from webinar_dwh.warehouse.bootstrap import RAW_TABLES
 
 pytestmark = pytest.mark.e2e
 
-BIGMARKER_TABLES = ("bigmarker_conferences", "bigmarker_registrations", "bigmarker_attendees")
+BIGMARKER_TABLES = tuple(table for (source, _), table in RAW_TABLES.items() if source == "bigmarker")
 
 CHILD = (
     "from datetime import datetime, UTC\n"
