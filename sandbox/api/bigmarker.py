@@ -139,19 +139,37 @@ class BigMarkerApi(VendorApi):
         }
 
     def _bm_registrations(self, conf_id: str, params: dict[str, str]) -> Json:
-        conf, now = self._bm_conference(conf_id), self._now
+        conf = self._bm_conference(conf_id)
         children = self.state.universe.bigmarker_children(conf)
-        regs = [r for r, ts in zip(children.registrations, children.registered_ts, strict=True) if ts <= now]
-        page = int_param(params, "page", 1)
-        chunk, per_page, total_pages = self._bm_page(regs, page, int_param(params, "per_page", 25))
+        return self._bm_listing(
+            "registrations", "bigmarker_registrations", conf, "bmid", "page",
+            children.registrations, children.registered_ts, params,
+        )
+
+    def _bm_listing(
+        self,
+        envelope: str,
+        entity: str,
+        conf: Conference,
+        id_field: str,
+        page_param: str,
+        items: list[Json],
+        visible_from: list[int] | None,
+        params: dict[str, str],
+    ) -> Json:
+        """One page of a conference's child listing: the items the clock has reached
+        (``visible_from``: when each becomes visible), keyed ``<conference id>:<id_field>``."""
+        now = self._now
+        if visible_from is not None:
+            items = [item for item, ts in zip(items, visible_from, strict=True) if ts <= now]
+        page = int_param(params, page_param, 1)
+        chunk, per_page, total_pages = self._bm_page(items, page, int_param(params, "per_page", 25))
         return {
-            "registrations": [
-                self._record("bigmarker_registrations", f"{conf.id}:{r['bmid']}", r) for r in chunk
-            ],
+            envelope: [self._record(entity, f"{conf.id}:{item[id_field]}", item) for item in chunk],
             "current_page": page,
             "per_page": per_page,
             "total_pages": total_pages,
-            "total_entries": len(regs),
+            "total_entries": len(items),
         }
 
     def _latest_held_ids(self, k: int = 3) -> frozenset[str]:
@@ -170,31 +188,17 @@ class BigMarkerApi(VendorApi):
         if self.state.config.faults.absurd_durations and conf.id in self._latest_held_ids():
             # a vendor glitch that is valid JSON and passes the contract: hours become days
             atts = [{**a, "total_duration": a["total_duration"] * 1000} for a in atts]
-        page = int_param(params, "current_page", 1)
-        chunk, per_page, total_pages = self._bm_page(atts, page, int_param(params, "per_page", 25))
-        return {
-            "attendees": [self._record("bigmarker_attendees", f"{conf.id}:{a['id']}", a) for a in chunk],
-            "current_page": page,
-            "per_page": per_page,
-            "total_pages": total_pages,
-            "total_entries": len(atts),
-        }
+        return self._bm_listing(
+            "attendees", "bigmarker_attendees", conf, "id", "current_page", atts, None, params
+        )
 
     def _bm_on_demand(self, conf_id: str, params: dict[str, str]) -> Json:
         """``/reporting/conferences/on_demand_attendees/{id}``: the recording's viewers so far,
         as the reporting API serves them (``current_page``, envelope ``attendees``, numbers as
         strings, ``BMID`` and ``attended?`` spelled as the vendor spells them)."""
-        conf, now = self._bm_conference(conf_id), self._now
+        conf = self._bm_conference(conf_id)
         children = self.state.universe.bigmarker_children(conf)
-        views = [v for v, ts in zip(children.on_demand, children.on_demand_ts, strict=True) if ts <= now]
-        page = int_param(params, "current_page", 1)
-        chunk, per_page, total_pages = self._bm_page(views, page, int_param(params, "per_page", 25))
-        return {
-            "attendees": [
-                self._record("bigmarker_on_demand_attendees", f"{conf.id}:{v['id']}", v) for v in chunk
-            ],
-            "current_page": page,
-            "per_page": per_page,
-            "total_pages": total_pages,
-            "total_entries": len(views),
-        }
+        return self._bm_listing(
+            "attendees", "bigmarker_on_demand_attendees", conf, "id", "current_page",
+            children.on_demand, children.on_demand_ts, params,
+        )
