@@ -79,13 +79,13 @@ def _screenshot(url: str, png: Path) -> None:
     """Save a screenshot of ``url`` that looks like a rendered page (or fail saying why)."""
     png.parent.mkdir(parents=True, exist_ok=True)
     problem = "not taken"
-    for _attempt in range(3):  # each shot reloads the page: on a busy machine it can be caught early
+    for attempt in range(5):  # each shot reloads the page: on a busy machine it can be caught early
         png.unlink(missing_ok=True)
-        _chromium(url, "--virtual-time-budget=20000", f"--screenshot={png}")
+        _chromium(url, f"--virtual-time-budget={20000 + 10000 * attempt}", f"--screenshot={png}")
         problem = _screenshot_problem(png)
         if problem is None:
             break
-        time.sleep(2)
+        time.sleep(3)
     assert problem is None, problem
 
 
