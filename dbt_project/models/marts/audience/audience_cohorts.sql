@@ -41,50 +41,27 @@ joined as (
 
 ),
 
-firsts as (
-
-    select
-        person_key,
-        registered_at as first_registered_at,
-        date_trunc(
-            'month', registered_at at time zone '{{ var("reporting_timezone", "Europe/Berlin") }}'
-        )::date as cohort_month,
-        course as first_course,
-        language as first_language
-    from joined
-    where registration_number = 1
-
-),
-
--- Per person: days from the first registration to the next one, and to the next webinar
--- attended (another registration of theirs, held and attended).
-returns as (
-
-    select
-        firsts.person_key,
-        min(extract(epoch from later.registered_at - firsts.first_registered_at) / 86400.0)
-            as days_to_registration,
-        min(
-            extract(epoch from later.start_time - firsts.first_registered_at) / 86400.0
-        ) filter (where later.attended) as days_to_attendance
-    from firsts
-    inner join joined as later
-        on
-            firsts.person_key = later.person_key
-            and later.registration_number > 1
-    group by firsts.person_key
-
-),
-
+-- Per person, in one pass: the first registration (its month, course and language), the days
+-- to the next registration, and to the next webinar attended (another registration of theirs,
+-- held and attended).
 people as (
 
     select
-        firsts.*,
-        returns.days_to_registration,
-        returns.days_to_attendance
-    from firsts
-    left join returns
-        on firsts.person_key = returns.person_key
+        person_key,
+        date_trunc(
+            'month', min(registered_at) at time zone '{{ var("reporting_timezone", "Europe/Berlin") }}'
+        )::date as cohort_month,
+        min(course) filter (where registration_number = 1) as first_course,
+        min(language) filter (where registration_number = 1) as first_language,
+        extract(
+            epoch from min(registered_at) filter (where registration_number > 1) - min(registered_at)
+        ) / 86400.0 as days_to_registration,
+        extract(
+            epoch from min(start_time) filter (where registration_number > 1 and attended)
+            - min(registered_at)
+        ) / 86400.0 as days_to_attendance
+    from joined
+    group by person_key
 
 ),
 
