@@ -62,20 +62,31 @@ def _api(base: str, method: str, path: str, **kw):
     return resp.json()
 
 
-def test_morning_run_on_two_celery_workers(pg_server: str, clean_morning) -> None:
+def _cleanup(pg_server: str, stack_dir: Path, dbs: tuple[str, ...]) -> None:
+    shutil.rmtree(stack_dir, ignore_errors=True)
+    if not os.environ.get("KEEP_TEST_DB"):
+        with psycopg.connect(pg_server, autocommit=True) as conn:
+            for db in dbs:
+                conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(db)))
+
+
+def test_morning_run_on_two_celery_workers(
+    request: pytest.FixtureRequest, pg_server: str, clean_morning
+) -> None:
     from sandbox import SandboxConfig, SandboxServer
 
     if shutil.which("redis-server") is None:
         pytest.fail("redis-server missing: run 'make redis' (scripts/ensure_redis.sh)")
     suffix = uuid.uuid4().hex[:10]
     meta_db, dwh_db = f"cel_meta_{suffix}", f"cel_dwh_{suffix}"
+    stack_dir = Path(tempfile.mkdtemp(prefix="celery-stack-"))
+    request.addfinalizer(lambda: _cleanup(pg_server, stack_dir, (meta_db, dwh_db)))
     with psycopg.connect(pg_server, autocommit=True) as conn:
         for db in (meta_db, dwh_db):
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(db)))
     base = pg_server.rsplit("/", 1)[0]
     owner_dsn, bi_dsn = bootstrap_warehouse(f"{base}/{dwh_db}")
     sandbox = SandboxServer(SandboxConfig()).start()
-    stack_dir = Path(tempfile.mkdtemp(prefix="celery-stack-"))
     env = stack_env(owner_dsn, sandbox, ("bigmarker", "calendly", "zoom"))
     env["DWH_DBT_SEED_DIR"] = os.environ.get("DWH_DBT_SEED_DIR", "sandbox_seeds")
     stack = CeleryStack(stack_dir, f"{base}/{meta_db}", env, workers=2, concurrency=2)
@@ -110,43 +121,35 @@ def test_morning_run_on_two_celery_workers(pg_server: str, clean_morning) -> Non
         if stack.logs.exists():
             shutil.rmtree(ARTIFACTS, ignore_errors=True)
             shutil.copytree(stack.logs, ARTIFACTS)
-    try:
-        by_host: dict[str, list[str]] = {}
-        for ti in tis:
-            if ti["state"] == "success":
-                by_host.setdefault(ti["hostname"], []).append(ti["task_id"])
-        print(
-            f"ready {ready_s:.0f} s, run {run_s:.0f} s, tasks per worker: "
-            f"{ {h: len(t) for h, t in by_host.items()} }"
-        )
-        failed = {ti["task_id"]: ti["state"] for ti in tis if ti["state"] != "success"}
-        assert state == "success", f"run {state}: {failed}; logs in {ARTIFACTS}"
-        assert set(by_host) == set(stack.workers), by_host
-        assert all(len(t) >= 3 for t in by_host.values()), by_host
+    by_host: dict[str, list[str]] = {}
+    for ti in tis:
+        if ti["state"] == "success":
+            by_host.setdefault(ti["hostname"], []).append(ti["task_id"])
+    print(
+        f"ready {ready_s:.0f} s, run {run_s:.0f} s, tasks per worker: "
+        f"{ {h: len(t) for h, t in by_host.items()} }"
+    )
+    failed = {ti["task_id"]: ti["state"] for ti in tis if ti["state"] != "success"}
+    assert state == "success", f"run {state}: {failed}; logs in {ARTIFACTS}"
+    assert set(by_host) == set(stack.workers), by_host
+    assert all(len(t) >= 3 for t in by_host.values()), by_host
 
-        # marts equal the truth built without Airflow
-        assert (
-            Stack(superuser_dsn="", owner_dsn=owner_dsn, bi_dsn=bi_dsn, sandbox=None).marts_hash()
-            == clean_morning.marts_hash
-        )
+    # marts equal the truth built without Airflow
+    assert (
+        Stack(superuser_dsn="", owner_dsn=owner_dsn, bi_dsn=bi_dsn, sandbox=None).marts_hash()
+        == clean_morning.marts_hash
+    )
 
-        # nothing written where the workers meet; each worker wrote into its own folder only
-        after = _snapshot(SHARED)
-        changed = sorted(k for k, v in after.items() if before.get(k) != v)
-        assert changed == [], f"tasks wrote into the shared tree: {changed[:20]}"
-        for name in stack.workers:
-            own = stack.worker_dir(name)
-            assert _files(own / "logs"), f"{name} wrote no task log"
-            assert _files(own / "tmp") or _files(own / "cosmos") or _files(own / "dbt-logs"), name
-            others = [str(stack.worker_dir(o)) for o in stack.workers if o != name]
-            for log in (own / "logs").rglob("*"):
-                if log.is_file():
-                    text = log.read_text(errors="replace")
-                    assert not any(o in text for o in others), f"{log} names another worker's folder"
-    finally:
-        shutil.rmtree(stack_dir, ignore_errors=True)
-        if not os.environ.get("KEEP_TEST_DB"):
-            with psycopg.connect(pg_server, autocommit=True) as conn:
-                for db in (meta_db, dwh_db):
-                    drop = sql.SQL("drop database if exists {} with (force)")
-                    conn.execute(drop.format(sql.Identifier(db)))
+    # nothing written where the workers meet; each worker wrote into its own folder only
+    after = _snapshot(SHARED)
+    changed = sorted(k for k, v in after.items() if before.get(k) != v)
+    assert changed == [], f"tasks wrote into the shared tree: {changed[:20]}"
+    for name in stack.workers:
+        own = stack.worker_dir(name)
+        assert _files(own / "logs"), f"{name} wrote no task log"
+        assert _files(own / "tmp") or _files(own / "cosmos") or _files(own / "dbt-logs"), name
+        others = [str(stack.worker_dir(o)) for o in stack.workers if o != name]
+        for log in (own / "logs").rglob("*"):
+            if log.is_file():
+                text = log.read_text(errors="replace")
+                assert not any(o in text for o in others), f"{log} names another worker's folder"
