@@ -131,7 +131,10 @@ class CeleryStack:
     def host_env(self, name: str) -> dict[str, str]:
         """The environment of one "host" (a worker, or ``control`` for the other components)."""
         home = self.worker_dir(name)
-        dirs = {d: home / d for d in ("home", "tmp", "airflow", "logs", "cosmos", "dbt-logs", "docs", "cwd")}
+        dirs = {
+            d: home / d
+            for d in ("home", "tmp", "airflow", "logs", "cosmos", "dbt-logs", "dbt-target", "docs", "cwd")
+        }
         for d in dirs.values():
             d.mkdir(parents=True, exist_ok=True)
         env = self.common_env()
@@ -144,6 +147,7 @@ class CeleryStack:
                 "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(dirs["logs"]),
                 "AIRFLOW__COSMOS__CACHE_DIR": str(dirs["cosmos"]),
                 "DBT_LOG_PATH": str(dirs["dbt-logs"]),
+                "DWH_DBT_TARGET_DIR": str(dirs["dbt-target"]),
                 "DWH_DOCS_DIR": str(dirs["docs"]),
             }
         )
