@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: followups docs help demo test test-fast lint typecheck venv postgres stack down manifest airflow dashboard bench lock clean
+.PHONY: followups docs help demo test test-fast lint typecheck venv postgres redis stack down manifest airflow celery test-celery dashboard bench lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ $(STAMP): requirements.txt
 postgres:  ## make sure PostgreSQL server binaries exist (installs Debian's package as root)
 	@bash scripts/ensure_postgres.sh
 
+redis:  ## make sure redis-server exists (the Celery broker; installs Debian's package as root)
+	@bash scripts/ensure_redis.sh
+
 manifest: venv  ## dbt parse → dbt_project/target/manifest.json (Cosmos renders the DAG from it)
 	cd dbt_project && DBT_PROFILES_DIR=. ../$(BIN)/dbt parse --quiet >/dev/null
 
@@ -56,6 +59,12 @@ down:  ## stop the sandbox and PostgreSQL
 
 airflow: stack manifest  ## Airflow UI on http://127.0.0.1:8080 wired to the local stack
 	source .local/env.sh && bash scripts/airflow_standalone.sh
+
+celery: stack manifest redis  ## Airflow on CeleryExecutor: redis, scheduler, dag-processor, api-server, two workers
+	source .local/env.sh && $(BIN)/python scripts/celery_stack.py
+
+test-celery: venv postgres manifest redis  ## the morning DAG on a real two-worker Celery stack (tests/celery, a few minutes)
+	$(BIN)/python -m pytest -m celery tests/celery --durations=5 $(PYTEST_ARGS)
 
 dashboard: stack  ## the bundled dashboard on http://127.0.0.1:8501 (reads published marts as bi_reader)
 	source .local/env.sh && $(BIN)/streamlit run dashboard/app.py --server.headless true \

@@ -366,6 +366,12 @@ def source_conn_id(source: str) -> str:
     return os.environ.get(f"DWH_{source.upper()}_CONN_ID", DEFAULT_CONN_IDS[source])
 
 
+def dbt_target_dir() -> str | None:
+    """``DWH_DBT_TARGET_DIR``: where in-process dbt calls keep artifacts and partial-parse state
+    (per worker when several share the code; default: under the project's ``target/``)."""
+    return os.environ.get("DWH_DBT_TARGET_DIR") or None
+
+
 def dwh_conn_id() -> str:
     return os.environ.get("DWH_CONN_ID", DEFAULT_CONN_IDS["dwh"])
 

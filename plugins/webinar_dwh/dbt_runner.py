@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from webinar_dwh import config
@@ -22,7 +23,15 @@ log = logging.getLogger(__name__)
 #: ``target/``: Cosmos renders the DAG from ``target/manifest.json`` (written by ``make
 #: manifest``), and dbt rewrites that file in place on every call, so a DAG parse running
 #: meanwhile (the dag-processor, a task starting) could read half a file.
+#: ``DWH_DBT_TARGET_DIR`` moves them out of the project: with several workers sharing the code
+#: (a mounted volume, or two workers on one host), each keeps its own partial-parse state and
+#: artifacts, so no task reads what a task on another worker wrote (tests/celery checks it).
 TARGET_DIR = PROJECT_DIR / "target" / "run_dbt"
+
+
+def target_dir() -> Path:
+    """Where :func:`run_dbt` writes artifacts: ``DWH_DBT_TARGET_DIR``, else :data:`TARGET_DIR`."""
+    return Path(config.dbt_target_dir() or TARGET_DIR)
 
 
 def dbt_env(conn: config.ConnectionInfo) -> dict[str, str]:
@@ -41,14 +50,14 @@ def dbt_env(conn: config.ConnectionInfo) -> dict[str, str]:
 def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_vars: dict | None = None):
     """Invoke dbt in-process; returns dbt's ``dbtRunnerResult``.
 
-    Artifacts go to :data:`TARGET_DIR` unless ``args`` name a ``--target-path`` themselves.
+    Artifacts go to :func:`target_dir` unless ``args`` name a ``--target-path`` themselves.
     """
     from dbt.cli.main import dbtRunner
 
     conn = conn or config.get_connection(config.dwh_conn_id())
     cli = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     if "--target-path" not in args:
-        cli += ["--target-path", str(TARGET_DIR)]
+        cli += ["--target-path", str(target_dir())]
     if dbt_vars:
         cli += ["--vars", json.dumps(dbt_vars)]
     with config.patched_env(dbt_env(conn)):

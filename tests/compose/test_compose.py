@@ -23,6 +23,7 @@ COMPOSE_TEXT = (ROOT / "docker-compose.yaml").read_text()
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)
 SERVICES: dict[str, dict] = COMPOSE["services"]
 AIRFLOW_SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer")
+CELERY_SERVICES = ("airflow-worker", "airflow-flower")
 VAR_RE = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-?+][^}]*)?\}")
 
 
@@ -88,7 +89,7 @@ def test_compose_parses_and_has_the_deployment_services():
     for name in (*AIRFLOW_SERVICES, "dashboard", "postgres", "airflow-init"):
         assert not SERVICES[name].get("profiles"), f"{name} must start by default"
     for name in AIRFLOW_SERVICES:
-        assert _environment(SERVICES[name])["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert _substitute(_environment(SERVICES[name])["AIRFLOW__CORE__EXECUTOR"]) == "LocalExecutor"
 
 
 def test_build_contexts_dockerfiles_and_mounted_paths_exist():
@@ -189,7 +190,7 @@ def test_published_ports_do_not_clash():
 def test_every_service_has_a_healthcheck_and_waits_for_its_dependencies():
     for name, svc in SERVICES.items():
         assert svc.get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
-    for name in (*AIRFLOW_SERVICES, "dashboard"):
+    for name in (*AIRFLOW_SERVICES, *CELERY_SERVICES, "dashboard"):
         deps = SERVICES[name]["depends_on"]
         assert deps["postgres"]["condition"] == "service_healthy"
         assert deps["airflow-init"]["condition"] == "service_completed_successfully"
@@ -268,3 +269,41 @@ def test_airflow_init_waits_for_the_end_of_postgres_first_start():
     # over TCP (the first start's temporary server listens on the socket only) and on both
     # databases the init script creates
     assert "-h 127.0.0.1" in check and "-d airflow" in check and "DWH_DATABASE" in check
+
+
+def test_celery_profile_is_opt_in_and_wired_like_the_local_celery_stack():
+    """redis + workers (+ flower) only with their profiles, configured like scripts/celery_stack.py."""
+    from scripts.celery_stack import QUEUE
+
+    assert SERVICES["redis"]["profiles"] == ["celery", "flower"]
+    assert SERVICES["airflow-worker"]["profiles"] == ["celery"]
+    assert SERVICES["airflow-flower"]["profiles"] == ["flower"], "flower is optional"
+    assert ENV_EXAMPLE["AIRFLOW_EXECUTOR"] == "LocalExecutor"
+    assert int(ENV_EXAMPLE["AIRFLOW_CELERY_WORKERS"]) >= 2
+    worker = SERVICES["airflow-worker"]
+    assert worker["command"][:3] == ["airflow", "celery", "worker"]
+    assert worker["command"][worker["command"].index("--queues") + 1] == QUEUE
+    assert _substitute(str(worker["deploy"]["replicas"])) == ENV_EXAMPLE["AIRFLOW_CELERY_WORKERS"]
+    assert SERVICES["airflow-flower"]["command"] == ["airflow", "celery", "flower"]
+    for name in CELERY_SERVICES:
+        assert SERVICES[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+    for name in (*AIRFLOW_SERVICES, *CELERY_SERVICES):
+        env = {k: _substitute(v) for k, v in _environment(SERVICES[name]).items()}
+        # one executor for every component: the scheduler queues what the workers consume
+        assert env["AIRFLOW__CORE__EXECUTOR"] == ENV_EXAMPLE["AIRFLOW_EXECUTOR"]
+        assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:6379/")
+        assert env["AIRFLOW__OPERATORS__DEFAULT_QUEUE"] == QUEUE
+        # results in the metadata DB the rest of Airflow uses
+        meta = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].split("@", 1)[1]
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql://")
+        assert env["AIRFLOW__CELERY__RESULT_BACKEND"].split("@", 1)[1] == meta
+
+
+def test_the_celery_provider_is_pinned_with_the_broker_client():
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    assert "apache-airflow-providers-celery" in (ROOT / "requirements.in").read_text()
+    assert {"apache-airflow-providers-celery", "celery", "redis"} <= set(pins)
