@@ -17,13 +17,14 @@ from sandbox.api.core import (
     int_param,
     route,
 )
-from sandbox.config import parse_datetime
+from sandbox.config import Faults, parse_datetime
 from sandbox.generator import (
     CalendlyEvent,
     Invitee,
     iso_micro_z,
     zoom_uuid,
 )
+from sandbox.throttle import RateBucket
 
 
 class CalendlyApi(VendorApi):
@@ -53,7 +54,7 @@ class CalendlyApi(VendorApi):
             )
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str) -> ApiError:
+    def too_many_requests(wait: int, endpoint: str, limit: int | None = None) -> ApiError:
         return ApiError(
             429,
             {
@@ -62,11 +63,16 @@ class CalendlyApi(VendorApi):
                 "details": [],
             },
             {
-                "X-RateLimit-Limit": "500",
+                "X-RateLimit-Limit": str(limit or 500),
                 "X-RateLimit-Remaining": "0",
                 "X-RateLimit-Reset": str(wait),
             },
         )
+
+    @staticmethod
+    def rate_bucket(faults: Faults, endpoint: str) -> RateBucket:
+        """500 requests per user and minute (paid plans), one window for every endpoint."""
+        return RateBucket("calendly", faults.calendly_rate_limit, faults.calendly_rate_window_s)
 
     @staticmethod
     def server_error(status: int, text: str) -> Json:
