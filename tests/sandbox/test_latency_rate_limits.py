@@ -26,7 +26,9 @@ def test_latency_is_fixed_plus_a_jitter_that_depends_only_on_seed_and_request() 
     assert first != [latency_seconds(2, f"GET /x?page={i}", 100, 50) for i in range(50)]
 
 
-def test_every_vendor_answers_after_the_configured_latency(http: requests.Session, sandbox_server: Any) -> None:
+def test_every_vendor_answers_after_the_configured_latency(
+    http: requests.Session, sandbox_server: Any
+) -> None:
     sb = sandbox_server(latency_ms=60)
     calls = {
         "bigmarker": lambda: http.get(sb.urls["bigmarker"] + "/conferences", headers=BM_KEY),
@@ -92,7 +94,9 @@ def test_bigmarker_cap_is_configurable_and_says_retry_after_seconds(sandbox_serv
     assert refused[0].json() == {"error": "Too Many Requests"}
 
 
-def test_limits_are_off_by_default_and_switch_on_at_runtime(http: requests.Session, sandbox_server: Any) -> None:
+def test_limits_are_off_by_default_and_switch_on_at_runtime(
+    http: requests.Session, sandbox_server: Any
+) -> None:
     sb = sandbox_server(bigmarker_rate_limit=1, bigmarker_rate_window_s=60)
     url = sb.urls["bigmarker"] + "/conferences"
     assert [http.get(url, headers=BM_KEY).status_code for _ in range(3)] == [200, 200, 200]
