@@ -184,10 +184,13 @@ class _Handler(BigMarkerApi, CalendlyApi, ZoomApi, ControlApi, BaseHTTPRequestHa
             return
         api = _VENDORS[vendor]
         bucket = api.rate_bucket(faults, endpoint)  # type: ignore[attr-defined]
-        wait = self.state.throttle.admit(vendor, bucket, time.time())
+        now = time.time()
+        wait = self.state.throttle.admit(vendor, bucket, now)
         if wait is not None:
             # whole seconds in the headers, rounded up: a client that honours them is never early
-            raise api.too_many_requests(max(1, math.ceil(wait)), endpoint, bucket.limit)  # type: ignore[attr-defined]
+            raise api.too_many_requests(  # type: ignore[attr-defined]
+                max(1, math.ceil(wait)), endpoint, bucket.limit, reset_at=now + wait
+            )
 
     def _inject_fault(self, vendor: str, endpoint: str, method: str) -> None:
         st = self.state

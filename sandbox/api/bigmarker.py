@@ -49,7 +49,9 @@ class BigMarkerApi(VendorApi):
             raise ApiError(401, {"error": "Unauthorized"})
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str, limit: int | None = None) -> ApiError:
+    def too_many_requests(
+        wait: int, endpoint: str, limit: int | None = None, reset_at: float | None = None
+    ) -> ApiError:
         return ApiError(429, {"error": "Too Many Requests"}, {"Retry-After": str(wait)})
 
     @staticmethod

@@ -54,7 +54,9 @@ class CalendlyApi(VendorApi):
             )
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str, limit: int | None = None) -> ApiError:
+    def too_many_requests(
+        wait: int, endpoint: str, limit: int | None = None, reset_at: float | None = None
+    ) -> ApiError:
         return ApiError(
             429,
             {

@@ -81,7 +81,9 @@ class ZoomApi(VendorApi):
             raise ApiError(401, {"code": 124, "message": "Invalid access token."})
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str, limit: int | None = None) -> ApiError:
+    def too_many_requests(
+        wait: int, endpoint: str, limit: int | None = None, reset_at: float | None = None
+    ) -> ApiError:
         return ApiError(
             429,
             {
@@ -90,8 +92,10 @@ class ZoomApi(VendorApi):
                 "for this API. Try again later.",
             },
             {
-                # an HTTP date has whole seconds: rounded up, so it never lies before the reset
-                "Retry-After": formatdate(math.ceil(time.time() + wait), usegmt=True),
+                # an HTTP date has whole seconds: a known reset is rounded up, never early
+                "Retry-After": formatdate(
+                    math.ceil(reset_at) if reset_at is not None else time.time() + wait, usegmt=True
+                ),
                 "X-RateLimit-Category": ZOOM_CATEGORIES.get(endpoint, "Medium"),
                 "X-RateLimit-Type": "QPS",
             },
