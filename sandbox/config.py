@@ -64,6 +64,26 @@ class Faults:
         zoom_not_licensed_ids: Zoom webinar ids whose participant report answers 400 / code 3161.
         zoom_scope_error: Zoom report endpoints answer 400 / code 4711 (missing scopes).
         fault_vendors: Vendors the random faults (429, 5xx) apply to.
+        latency_ms: Fixed time (ms) every vendor request takes before it is answered (the OAuth
+            endpoint included, admin routes not): a vendor across the internet answers in
+            100-300 ms, loopback in ~1 ms.
+        latency_jitter_ms: Extra time (ms) in ``[0, latency_jitter_ms)`` on top of ``latency_ms``,
+            a pure function of the seed and the request line (``faults.latency_jitter``).
+        rate_limit: Enforce the vendors' request-rate limits below with real 429s in each
+            vendor's format (the peak request rate is counted either way: ``/_sandbox/stats``).
+        bigmarker_rate_limit: BigMarker requests allowed per ``bigmarker_rate_window_s``
+            (undocumented by the vendor: a configurable cap); 429 ``Retry-After: <s>``.
+        bigmarker_rate_window_s: Length (s) of BigMarker's fixed rate window.
+        calendly_rate_limit: Calendly requests allowed per ``calendly_rate_window_s`` (the
+            documented 500 per user and minute on paid plans); 429 with ``X-RateLimit-*``.
+        calendly_rate_window_s: Length (s) of Calendly's fixed rate window.
+        zoom_rate_light: Zoom "light" API requests per second (Pro plan: 30); no endpoint of the
+            sandbox is light, the limit is there for completeness.
+        zoom_rate_medium: Zoom "medium" API requests per second (Pro plan: 20): webinar lists,
+            registrants, past instances.
+        zoom_rate_heavy: Zoom "heavy" API requests per second (Pro plan: 10): the participants
+            report. 429 ``Retry-After: <HTTP date>`` + ``X-RateLimit-Category/Type``.
+        peak_window_s: Sliding window (s) of the peak request rate counted per vendor.
     """
 
     rate_429: float = 0.0
@@ -81,6 +101,17 @@ class Faults:
     zoom_not_licensed_ids: tuple[int, ...] = ()
     zoom_scope_error: bool = False
     fault_vendors: tuple[str, ...] = VENDORS
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+    rate_limit: bool = False
+    bigmarker_rate_limit: int = 10
+    bigmarker_rate_window_s: float = 1.0
+    calendly_rate_limit: int = 500
+    calendly_rate_window_s: float = 60.0
+    zoom_rate_light: int = 30
+    zoom_rate_medium: int = 20
+    zoom_rate_heavy: int = 10
+    peak_window_s: float = 1.0
 
 
 @dataclass

@@ -155,3 +155,13 @@ def shift_to_2099(ts: int) -> int:
     dt = datetime.fromtimestamp(ts, UTC)
     day = 28 if (dt.month, dt.day) == (2, 29) else dt.day
     return int(dt.replace(year=2099, day=day).timestamp())
+
+
+def latency_seconds(seed: int, request_line: str, fixed_ms: float, jitter_ms: float) -> float:
+    """How long a request waits before its answer: ``fixed_ms`` plus a jitter in
+    ``[0, jitter_ms)`` that is a pure function of the seed and the request line (the same request
+    always takes as long; two runs issuing the same requests wait the same)."""
+    if fixed_ms <= 0 and jitter_ms <= 0:
+        return 0.0
+    jitter = unit_hash(seed, "latency", request_line) * jitter_ms if jitter_ms > 0 else 0.0
+    return max(0.0, fixed_ms + jitter) / 1000.0

@@ -82,6 +82,8 @@ LANGUAGE_ZONES = {
     "de": ("Berlin",),
     "fr": ("Paris",),
 }
+
+
 @dataclass(frozen=True)
 class PaceProfile:
     """When people register for a webinar, relative to its start (BigMarker registrations).

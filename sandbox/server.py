@@ -27,14 +27,19 @@ Zoom ``{base}/zoom/oauth/token`` (Basic auth, ``grant_type=account_credentials``
 Admin ``{base}/_sandbox/...`` (never used by production clients)
     ``GET|POST /config``, ``GET /truth``, ``GET /stats``, ``POST /stats/reset``, ``GET /health``.
 
-Faults (see :class:`sandbox.config.Faults`) are applied after authentication: 429 / 5xx per
-(request line, attempt), malformed records per record key, schema drift, 2099 start times.
+Faults (see :class:`sandbox.config.Faults`) are applied after authentication: the vendors' rate
+limits (``rate_limit``: real 429s in each vendor's format), 429 / 5xx per (request line,
+attempt), malformed records per record key, schema drift, 2099 start times. Every vendor request
+waits ``latency_ms`` (+ a deterministic jitter) before its answer, and counts in the vendor's peak
+request rate (``GET /_sandbox/stats``: ``peak_rps``).
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from email.utils import formatdate
@@ -56,7 +61,7 @@ from sandbox.api.core import (
     encode,
 )
 from sandbox.config import SandboxConfig, apply_changes, parse_datetime
-from sandbox.faults import request_fault
+from sandbox.faults import latency_seconds, request_fault
 from sandbox.generator import Universe
 from sandbox.truth import compute_truth
 
@@ -135,10 +140,14 @@ class _Handler(BigMarkerApi, CalendlyApi, ZoomApi, ControlApi, BaseHTTPRequestHa
             return
         vendor, endpoint, handler = self._route(method, raw_path)
         headers: dict[str, str] | None = None
+        faults = st.config.faults
+        if vendor in _VENDORS:
+            st.throttle.arrive(vendor, time.monotonic(), faults.peak_window_s)
         try:
             if handler is None:
                 raise ApiError(404, HTML_404)
             self._authenticate(vendor, endpoint)
+            self._enforce_rate_limit(vendor, endpoint)
             self._inject_fault(vendor, endpoint, method)
             status, body = 200, handler(params)
         except ApiError as err:
@@ -147,6 +156,12 @@ class _Handler(BigMarkerApi, CalendlyApi, ZoomApi, ControlApi, BaseHTTPRequestHa
             status, body = 500, {"sandbox_error": f"{type(exc).__name__}: {exc}"}
         with st.lock:  # counted before answering, so a client that reads the stats next sees this request
             st.stats[(vendor, endpoint, status)] += 1
+        if vendor in _VENDORS:
+            delay = latency_seconds(
+                st.config.seed, f"{method} {self.path}", faults.latency_ms, faults.latency_jitter_ms
+            )
+            if delay:
+                time.sleep(delay)
         self._send(status, body, headers)
 
     # ------------------------------------------------------------------ routing
@@ -162,6 +177,20 @@ class _Handler(BigMarkerApi, CalendlyApi, ZoomApi, ControlApi, BaseHTTPRequestHa
     # ------------------------------------------------------------------ auth and faults
     def _authenticate(self, vendor: str, endpoint: str) -> None:
         _VENDORS[vendor].authenticate(self, endpoint)  # type: ignore[attr-defined]
+
+    def _enforce_rate_limit(self, vendor: str, endpoint: str) -> None:
+        faults = self.state.config.faults
+        if not faults.rate_limit or endpoint == "oauth_token":
+            return
+        api = _VENDORS[vendor]
+        bucket = api.rate_bucket(faults, endpoint)  # type: ignore[attr-defined]
+        now = time.time()
+        wait = self.state.throttle.admit(vendor, bucket, now)
+        if wait is not None:
+            # whole seconds in the headers, rounded up: a client that honours them is never early
+            raise api.too_many_requests(  # type: ignore[attr-defined]
+                max(1, math.ceil(wait)), endpoint, bucket.limit, reset_at=now + wait
+            )
 
     def _inject_fault(self, vendor: str, endpoint: str, method: str) -> None:
         st = self.state
@@ -298,3 +327,4 @@ class SandboxServer:
         with self._state.lock:
             self._state.stats.clear()
             self._state.attempts.clear()
+        self._state.throttle.reset()

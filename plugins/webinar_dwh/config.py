@@ -197,16 +197,20 @@ def get_connection(conn_id: str) -> ConnectionInfo:
                 f"Airflow connection '{conn_id}' is not defined: add it in the UI "
                 f"(Admin → Connections) or set {_env_name(conn_id)}"
             ) from exc
-        return _refuse_placeholder(_mask(ConnectionInfo(
-            conn_id=conn_id,
-            conn_type=conn.conn_type,
-            host=conn.host,
-            login=conn.login,
-            password=conn.password,
-            schema=conn.schema,
-            port=conn.port,
-            extra_dejson=dict(conn.extra_dejson or {}),
-        )))
+        return _refuse_placeholder(
+            _mask(
+                ConnectionInfo(
+                    conn_id=conn_id,
+                    conn_type=conn.conn_type,
+                    host=conn.host,
+                    login=conn.login,
+                    password=conn.password,
+                    schema=conn.schema,
+                    port=conn.port,
+                    extra_dejson=dict(conn.extra_dejson or {}),
+                )
+            )
+        )
     raise ConfigError(f"connection '{conn_id}' is not defined: set {_env_name(conn_id)}")
 
 
@@ -280,6 +284,11 @@ class PipelineSettings:
         digest_conn_ids: Destinations of the morning digest, connection ids separated by commas
             (``DWH_DIGEST_CONN_IDS``); a connection that is not defined is skipped with a log line.
         dashboard_url: The dashboard's address, linked from the digest (``DWH_DASHBOARD_URL``).
+        concurrency: Per source, child listings fetched at once (``DWH_<SOURCE>_CONCURRENCY``,
+            e.g. ``DWH_BIGMARKER_CONCURRENCY=8``); a source not named fetches one at a time.
+        max_rps: Per source, requests per second its client never exceeds, shared by all its
+            workers (``DWH_<SOURCE>_MAX_RPS``, e.g. ``DWH_CALENDLY_MAX_RPS=8`` for Calendly's
+            500 per minute); a source not named is not paced (429s still pause every worker).
     """
 
     timezone: str = "Europe/Berlin"
@@ -298,6 +307,8 @@ class PipelineSettings:
     alert_conn_id: str = "dwh_alerts"
     digest_conn_ids: tuple[str, ...] = ("digest_webhook", "digest_email")
     dashboard_url: str = "http://127.0.0.1:8501"
+    concurrency: Mapping[str, int] = field(default_factory=dict)
+    max_rps: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
     def for_parsing(cls) -> tuple[PipelineSettings, str | None]:
@@ -356,6 +367,16 @@ class PipelineSettings:
             alert_conn_id=os.environ.get("DWH_ALERT_CONN_ID") or cls.alert_conn_id,
             digest_conn_ids=_env_list("DWH_DIGEST_CONN_IDS", cls.digest_conn_ids),
             dashboard_url=os.environ.get("DWH_DASHBOARD_URL") or cls.dashboard_url,
+            concurrency={
+                src: _env_int(f"DWH_{src.upper()}_CONCURRENCY", 1, minimum=1)
+                for src in SOURCES
+                if os.environ.get(f"DWH_{src.upper()}_CONCURRENCY")
+            },
+            max_rps={
+                src: _env_float(f"DWH_{src.upper()}_MAX_RPS", 0.0, minimum=0.0)
+                for src in SOURCES
+                if os.environ.get(f"DWH_{src.upper()}_MAX_RPS")
+            },
         )
 
 

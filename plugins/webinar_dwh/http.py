@@ -17,6 +17,13 @@ retry, back-off and error semantics are implemented exactly once:
 
 Secrets never appear in log lines or exception messages: the session knows the secrets it was
 given (``secrets=``) and redacts them from any vendor text it quotes.
+
+**Threads**: one :class:`ApiSession` may be used by several worker threads at once
+(:mod:`webinar_dwh.concurrency`): each thread gets its own ``requests.Session`` (keep-alive
+connections per worker, no shared connection pool — ``requests`` does not promise that a session
+is thread-safe), the counters are updated under a lock, and an optional
+:class:`~webinar_dwh.concurrency.AdaptiveLimiter` shared by every thread gates each attempt (rate,
+requests in flight) and turns a 429 into a pause of every worker.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import email.utils
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -34,6 +42,8 @@ from urllib.parse import urlsplit
 
 import requests
 from requests.auth import AuthBase
+
+from webinar_dwh.concurrency import AdaptiveLimiter
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +232,10 @@ class ApiSession:
         rng: Random source for the jitter.
         secrets: Values to redact from any text the session quotes in errors or logs.
         credential_name: How a 401 message names the credential (``"the API key"``).
-        session: An existing ``requests.Session`` to use (else a new one).
+        session: An existing ``requests.Session`` to use in the creating thread (else a new
+            one); every other thread that sends through this object gets a session of its own.
+        limiter: Shared gate of every request (pacing, requests in flight, pause after a 429);
+            ``None``: requests go out as soon as they are made (the sequential default).
     """
 
     def __init__(
@@ -239,6 +252,7 @@ class ApiSession:
         secrets: Iterable[str | None] = (),
         credential_name: str = "the API key",
         session: requests.Session | None = None,
+        limiter: AdaptiveLimiter | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.vendor = vendor
@@ -251,8 +265,12 @@ class ApiSession:
         self._rng = rng or random.Random()
         self._secrets = tuple(s for s in secrets if s)
         self._credential_name = credential_name
-        self._session = session or requests.Session()
-        self._session.headers.update({"Accept": "application/json", "User-Agent": "webinar-dwh/0.1"})
+        self.limiter = limiter
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._session = self._adopt(session or requests.Session())
+        self._local.session = self._session
         base = urlsplit(self.base_url)
         self._origin = (base.scheme, base.netloc)
 
@@ -266,8 +284,32 @@ class ApiSession:
         self.close()
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._session.close()
+        """Close the pooled connections (of every thread's session)."""
+        with self._lock:
+            sessions, self._sessions = self._sessions, [self._session]
+        for session in sessions:
+            session.close()
+
+    def _adopt(self, session: requests.Session) -> requests.Session:
+        session.headers.update({"Accept": "application/json", "User-Agent": "webinar-dwh/0.1"})
+        with self._lock:
+            self._sessions.append(session)
+        return session
+
+    def _http(self) -> requests.Session:
+        """This thread's ``requests.Session`` (created on its first request)."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = self._adopt(requests.Session())
+        return session
+
+    def _count(self, *, requests_sent: int = 0, cause: str | None = None, waited: float = 0.0) -> None:
+        with self._lock:
+            self.stats.requests += requests_sent
+            if cause is not None:
+                self.stats.retries += 1
+                self.stats.retries_by_cause[cause] += 1
+            self.stats.waited_seconds += waited
 
     # -- public calls ---------------------------------------------------------------------------
 
@@ -320,11 +362,14 @@ class ApiSession:
         path = urlsplit(url).path
         refreshed = False
         attempt = 0
+        limiter = self.limiter
         while True:
             attempt += 1
-            self.stats.requests += 1
+            if limiter is not None:
+                limiter.acquire()
+            self._count(requests_sent=1)
             try:
-                response = self._session.request(
+                response = self._http().request(
                     method,
                     url,
                     params=params,
@@ -335,17 +380,24 @@ class ApiSession:
                     allow_redirects=False,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if limiter is not None:
+                    limiter.release(success=False)
                 cause, status, wait = "connection", None, None
                 detail = type(exc).__name__
+            except BaseException:
+                if limiter is not None:
+                    limiter.release(success=False)
+                raise
             else:
                 status = response.status_code
+                if limiter is not None:
+                    limiter.release(success=status < 400)
                 if status < 400:
                     return response
                 if status == 401 and isinstance(self._auth, RefreshableAuth) and not refreshed:
                     refreshed = True
                     self._auth.invalidate()
-                    self.stats.retries += 1
-                    self.stats.retries_by_cause["auth-refresh"] += 1
+                    self._count(cause="auth-refresh")
                     log.info("%s %s %s: HTTP 401, refreshing the token once", self.vendor, method, path)
                     attempt -= 1  # a token refresh does not use up a retry attempt
                     continue
@@ -366,9 +418,9 @@ class ApiSession:
                     path=path,
                 )
             delay = self._delay(attempt, wait)
-            self.stats.retries += 1
-            self.stats.retries_by_cause[cause] += 1
-            self.stats.waited_seconds += delay
+            self._count(cause=cause, waited=delay)
+            if limiter is not None and cause == "429":
+                limiter.throttle(delay)  # every worker pauses, fewer requests in flight
             log.warning(
                 "%s %s %s: %s, retry %d/%d in %.2f s (%s)",
                 self.vendor,

@@ -16,12 +16,14 @@ from sandbox.api.core import (
     int_param,
     route,
 )
+from sandbox.config import Faults
 from sandbox.faults import shift_to_2099
 from sandbox.generator import (
     Conference,
     iso_local,
     iso_z,
 )
+from sandbox.throttle import RateBucket
 
 
 class BigMarkerApi(VendorApi):
@@ -54,8 +56,15 @@ class BigMarkerApi(VendorApi):
             raise ApiError(401, {"error": "Unauthorized"})
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str) -> ApiError:
+    def too_many_requests(
+        wait: int, endpoint: str, limit: int | None = None, reset_at: float | None = None
+    ) -> ApiError:
         return ApiError(429, {"error": "Too Many Requests"}, {"Retry-After": str(wait)})
+
+    @staticmethod
+    def rate_bucket(faults: Faults, endpoint: str) -> RateBucket:
+        """One configurable cap for every endpoint (BigMarker documents none)."""
+        return RateBucket("bigmarker", faults.bigmarker_rate_limit, faults.bigmarker_rate_window_s)
 
     @staticmethod
     def server_error(status: int, text: str) -> Json:

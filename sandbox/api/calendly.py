@@ -18,13 +18,14 @@ from sandbox.api.core import (
     route,
 )
 from sandbox.audience import calendly_channel
-from sandbox.config import parse_datetime
+from sandbox.config import Faults, parse_datetime
 from sandbox.generator import (
     CalendlyEvent,
     Invitee,
     iso_micro_z,
     zoom_uuid,
 )
+from sandbox.throttle import RateBucket
 
 
 class CalendlyApi(VendorApi):
@@ -54,7 +55,9 @@ class CalendlyApi(VendorApi):
             )
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str) -> ApiError:
+    def too_many_requests(
+        wait: int, endpoint: str, limit: int | None = None, reset_at: float | None = None
+    ) -> ApiError:
         return ApiError(
             429,
             {
@@ -63,11 +66,16 @@ class CalendlyApi(VendorApi):
                 "details": [],
             },
             {
-                "X-RateLimit-Limit": "500",
+                "X-RateLimit-Limit": str(limit or 500),
                 "X-RateLimit-Remaining": "0",
                 "X-RateLimit-Reset": str(wait),
             },
         )
+
+    @staticmethod
+    def rate_bucket(faults: Faults, endpoint: str) -> RateBucket:
+        """500 requests per user and minute (paid plans), one window for every endpoint."""
+        return RateBucket("calendly", faults.calendly_rate_limit, faults.calendly_rate_window_s)
 
     @staticmethod
     def server_error(status: int, text: str) -> Json:

@@ -69,20 +69,30 @@ class ControlApi(VendorApi):
             with st.lock:
                 st.stats.clear()
                 st.attempts.clear()
+            st.throttle.reset()
             self._send(200, {"status": "reset"})
         else:
             raise ApiError(404, HTML_404)
 
 
 def stats_dict(st: State) -> Json:
-    """Request counts: total, by vendor, and one row per (vendor, endpoint, status)."""
+    """Request counts: total, by vendor, and one row per (vendor, endpoint, status); the peak
+    request rate per vendor (``peak_rps``: the most requests, 429s included, seen in any sliding
+    window of ``peak_window_s`` seconds, divided by it) and the requests refused by the
+    ``rate_limit`` switch (``rate_limited``)."""
     with st.lock:
         items = sorted(st.stats.items())
     by_vendor: Counter[str] = Counter()
     for (vendor, _endpoint, _status), n in items:
         by_vendor[vendor] += n
+    window = st.config.faults.peak_window_s
+    peak = dict(st.throttle.peak)
     return {
         "total": sum(by_vendor.values()),
         "by_vendor": dict(by_vendor),
         "requests": [{"vendor": v, "endpoint": e, "status": s, "count": n} for (v, e, s), n in items],
+        "peak_window_s": window,
+        "peak_requests": peak,
+        "peak_rps": {vendor: n / window for vendor, n in peak.items()},
+        "rate_limited": dict(st.throttle.limited),
     }

@@ -25,6 +25,7 @@ from sandbox.generator import (
     Conference,
     Universe,
 )
+from sandbox.throttle import Throttle
 
 Json = dict[str, Any]
 
@@ -102,6 +103,7 @@ class State:
         self.page_tokens: dict[str, tuple[str, int, float]] = {}
         self.visible_cache: LRU[tuple[Any, ...], list[Conference]] = LRU(32)
         self.base_url = ""
+        self.throttle = Throttle()
 
 
 class VendorApi:

@@ -21,11 +21,22 @@ from sandbox.api.core import (
     int_param,
     route,
 )
+from sandbox.config import Faults
 from sandbox.generator import (
     LANGUAGE_NAMES,
     iso_z,
     zoom_uuid,
 )
+from sandbox.throttle import RateBucket
+
+#: Zoom's rate-limit category of each endpoint the sandbox serves (Zoom's API reference: the
+#: report endpoints are "Heavy", listings and registrants "Medium").
+ZOOM_CATEGORIES: dict[str, str] = {
+    "webinars": "Medium",
+    "registrants": "Medium",
+    "instances": "Medium",
+    "participants": "Heavy",
+}
 
 
 class ZoomApi(VendorApi):
@@ -70,7 +81,9 @@ class ZoomApi(VendorApi):
             raise ApiError(401, {"code": 124, "message": "Invalid access token."})
 
     @staticmethod
-    def too_many_requests(wait: int, endpoint: str) -> ApiError:
+    def too_many_requests(
+        wait: int, endpoint: str, limit: int | None = None, reset_at: float | None = None
+    ) -> ApiError:
         return ApiError(
             429,
             {
@@ -79,11 +92,23 @@ class ZoomApi(VendorApi):
                 "for this API. Try again later.",
             },
             {
-                "Retry-After": formatdate(time.time() + wait, usegmt=True),
-                "X-RateLimit-Category": "Heavy" if endpoint == "participants" else "Medium",
+                # an HTTP date has whole seconds: a known reset is rounded up, never early
+                "Retry-After": formatdate(
+                    math.ceil(reset_at) if reset_at is not None else time.time() + wait, usegmt=True
+                ),
+                "X-RateLimit-Category": ZOOM_CATEGORIES.get(endpoint, "Medium"),
                 "X-RateLimit-Type": "QPS",
             },
         )
+
+    @staticmethod
+    def rate_bucket(faults: Faults, endpoint: str) -> RateBucket:
+        """Per second and per category (``ZOOM_CATEGORIES``), as Zoom documents it."""
+        category = ZOOM_CATEGORIES.get(endpoint, "Medium")
+        limit = {"Light": faults.zoom_rate_light, "Medium": faults.zoom_rate_medium}.get(
+            category, faults.zoom_rate_heavy
+        )
+        return RateBucket(f"zoom:{category.lower()}", limit, 1.0)
 
     @staticmethod
     def server_error(status: int, text: str) -> Json:

@@ -15,8 +15,15 @@ pytestmark = pytest.mark.unit
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
-        "DWH_TIMEZONE", "DWH_LOOKBACK_DAYS", "DWH_HTTP_BACKOFF_CAP", "AIRFLOW_CTX_DAG_ID", "DWH_SCHEDULE",
-        "DWH_TASK_RETRIES", "DWH_FRESHNESS_WARN_HOURS", "DWH_FRESHNESS_ERROR_HOURS", "DWH_PII_KEY",
+        "DWH_TIMEZONE",
+        "DWH_LOOKBACK_DAYS",
+        "DWH_HTTP_BACKOFF_CAP",
+        "AIRFLOW_CTX_DAG_ID",
+        "DWH_SCHEDULE",
+        "DWH_TASK_RETRIES",
+        "DWH_FRESHNESS_WARN_HOURS",
+        "DWH_FRESHNESS_ERROR_HOURS",
+        "DWH_PII_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -151,3 +158,24 @@ def test_the_templates_placeholder_is_refused_in_connections_and_the_pii_key(
     monkeypatch.setenv("DWH_PII_KEY", "CHANGE_ME")
     with pytest.raises(ConfigError, match="DWH_PII_KEY still holds the placeholder"):
         config.pii_key()
+
+
+def test_per_source_concurrency_and_max_rps_reach_only_that_vendor_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from webinar_dwh.sources import _common
+    from webinar_dwh.sources.bigmarker.settings import BigMarkerSettings
+
+    monkeypatch.setenv("DWH_BIGMARKER_CONCURRENCY", "6")
+    monkeypatch.setenv("DWH_BIGMARKER_MAX_RPS", "12.5")
+    settings = PipelineSettings.from_env()
+    assert settings.concurrency == {"bigmarker": 6} and settings.max_rps == {"bigmarker": 12.5}
+    conn = config.ConnectionInfo(conn_id="bigmarker_default", host="http://127.0.0.1:9/api/v1", password="k")
+    bm = BigMarkerSettings.from_connection(conn, **_common.pipeline_overrides(settings, "bigmarker"))
+    limiter = bm.limiter()
+    assert (bm.concurrency, bm.max_rps) == (6, 12.5) and limiter is not None and limiter.concurrency == 6
+    calendly = _common.pipeline_overrides(settings, "calendly")
+    assert BigMarkerSettings.from_connection(conn, **calendly).limiter() is None  # sequential, as before
+    monkeypatch.setenv("DWH_ZOOM_CONCURRENCY", "0")
+    with pytest.raises(ConfigError, match="DWH_ZOOM_CONCURRENCY"):
+        PipelineSettings.from_env()

@@ -6,13 +6,15 @@ endpoints, pagination, auth, contracts and its ``SOURCE``."""
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
+from webinar_dwh.concurrency import AdaptiveLimiter, chained
 from webinar_dwh.http import ApiSession, ConfigurationError, RetryPolicy
 from webinar_dwh.records import Item, Record, Rejected
 
@@ -177,6 +179,10 @@ class HttpSettings:
         timeout: ``(connect, read)`` timeouts in seconds.
         backoff_cap: Upper bound (seconds) of the exponential back-off between retries
             (a server-requested ``Retry-After`` is honoured separately).
+        concurrency: Child listings fetched at once (worker threads, one HTTP session each;
+            :mod:`webinar_dwh.concurrency`); ``1`` is the sequential client.
+        max_rps: Requests per second the client never exceeds, all workers together; ``None``:
+            not paced.
     """
 
     conn_id: str
@@ -184,6 +190,15 @@ class HttpSettings:
     max_attempts: int = 6
     timeout: tuple[float, float] = (10.0, 60.0)
     backoff_cap: float = 30.0
+    concurrency: int = 1
+    max_rps: float | None = None
+
+    def limiter(self) -> AdaptiveLimiter | None:
+        """The vendor's shared request gate when the client is concurrent or paced, else ``None``
+        (the sequential client of before: no gate at all)."""
+        if self.concurrency <= 1 and not self.max_rps:
+            return None
+        return AdaptiveLimiter(max_rps=self.max_rps, concurrency=max(1, self.concurrency))
 
     def session(
         self,
@@ -206,7 +221,7 @@ class HttpSettings:
             retry=retry or RetryPolicy(max_attempts=self.max_attempts, backoff_max=self.backoff_cap),
             sleep=sleep,
             secrets=secrets,
-            **extra,
+            **{"limiter": self.limiter(), **extra},
         )
 
     @staticmethod
@@ -220,6 +235,8 @@ class HttpSettings:
         page_size: int | None = None,
         max_attempts: int | None = None,
         backoff_cap: float | None = None,
+        concurrency: int | None = None,
+        max_rps: float | None = None,
     ) -> dict[str, Any]:
         """The shared fields from a connection and the pipeline's overrides (``None`` = default)."""
         size = page_size or default_page_size
@@ -228,7 +245,46 @@ class HttpSettings:
             "page_size": min(size, max_page_size) if max_page_size else size,
             "max_attempts": max_attempts or 6,
             "backoff_cap": 30.0 if backoff_cap is None else backoff_cap,
+            "concurrency": max(1, concurrency or 1),
+            "max_rps": max_rps or None,
         }
+
+
+def one(item: Item) -> tuple[Item, ...]:
+    """A unit of work that is already done: the parent Record itself, in its place in the order."""
+    return (item,)
+
+
+def in_parent_order(client: Any, units: Iterable[Callable[[], Iterable[Item]]]) -> Iterator[Item]:
+    """The items of ``units`` (a parent Record, then one unit per child listing of it, parent
+    after parent), in exactly that order, fetched ``client.settings.concurrency`` units at a time
+    under the client's shared limiter (:func:`webinar_dwh.concurrency.chained`; at most
+    :data:`WINDOW_PER_WORKER` units per worker pending).
+
+    With concurrency 1 this is ``for unit in units: yield from unit()``: the sequential client.
+    """
+    concurrency = max(1, int(getattr(client.settings, "concurrency", 1) or 1))
+    return chained(
+        units,
+        concurrency=concurrency,
+        window=WINDOW_PER_WORKER * concurrency,
+        limiter=client.session.limiter,
+        name=f"{client.vendor.lower()}-fetch",
+    )
+
+
+#: Units of work pending per worker (done or running, not yet yielded): enough to keep every
+#: worker busy while the consumer lands a batch, few enough that memory stays a few parents' worth.
+WINDOW_PER_WORKER = 4
+
+
+_SKIP_LOCK = threading.Lock()
+
+
+def count_skip(client: Any, key: str) -> None:
+    """``client.skipped[key] += 1`` (a ``Counter``), safe while worker threads do the same."""
+    with _SKIP_LOCK:
+        client.skipped[key] += 1
 
 
 def connection_field(conn: Any, attr: str, conn_id: str, what: str) -> str:
@@ -294,13 +350,19 @@ class SourceHandle:
         self.client.close()
 
 
-def pipeline_overrides(settings: Any) -> dict[str, Any]:
-    """``page_size``/``max_attempts``/``backoff_cap`` overrides from a ``PipelineSettings``-like object."""
-    return {
+def pipeline_overrides(settings: Any, source: str | None = None) -> dict[str, Any]:
+    """``page_size``/``max_attempts``/``backoff_cap`` overrides from a ``PipelineSettings``-like
+    object, and ``source``'s own ``concurrency``/``max_rps`` (``DWH_<SOURCE>_CONCURRENCY`` /
+    ``DWH_<SOURCE>_MAX_RPS``) when it names one."""
+    overrides = {
         "page_size": getattr(settings, "page_size", None),
         "max_attempts": getattr(settings, "max_retries", None),
         "backoff_cap": getattr(settings, "http_backoff_cap", None),
     }
+    if source is not None:
+        overrides["concurrency"] = (getattr(settings, "concurrency", None) or {}).get(source)
+        overrides["max_rps"] = (getattr(settings, "max_rps", None) or {}).get(source)
+    return overrides
 
 
 class Client(Protocol):
@@ -345,14 +407,15 @@ class VendorSource:
 
         Args:
             conn: Airflow-style connection of this vendor.
-            settings: ``PipelineSettings``-like object: its ``page_size``, ``max_retries`` and
-                ``http_backoff_cap`` override the client's defaults when present.
+            settings: ``PipelineSettings``-like object: its ``page_size``, ``max_retries``,
+                ``http_backoff_cap`` and this source's ``concurrency``/``max_rps`` override the
+                client's defaults when present.
             sleep: Sleep function for retry waits.
 
         Yields:
             A handle with ``extract(window_start, window_end)`` and ``stats()``.
         """
-        vendor_settings = self.settings_type.from_connection(conn, **pipeline_overrides(settings))
+        vendor_settings = self.settings_type.from_connection(conn, **pipeline_overrides(settings, self.name))
         handle = SourceHandle(self.client_type(vendor_settings, sleep=sleep), self.extract)
         try:
             yield handle

@@ -7,7 +7,13 @@ from webinar_dwh.sources.bigmarker.settings import DEFAULT_CONN_ID, BigMarkerSet
 from webinar_dwh.sources.bigmarker.source import CURSOR_ENTITY, ENTITIES, cursor_of, extract
 
 SOURCE = VendorSource(
-    "bigmarker", DEFAULT_CONN_ID, ENTITIES, CURSOR_ENTITY, BigMarkerClient, BigMarkerSettings, extract,
+    "bigmarker",
+    DEFAULT_CONN_ID,
+    ENTITIES,
+    CURSOR_ENTITY,
+    BigMarkerClient,
+    BigMarkerSettings,
+    extract,
     cursor_of,
 )
 

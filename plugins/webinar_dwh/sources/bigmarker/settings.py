@@ -34,7 +34,8 @@ class BigMarkerSettings(HttpSettings):
         Args:
             conn: Object with ``host`` (base URL) and ``password`` (API key); ``conn_id`` is read
                 from it when present.
-            overrides: ``conn_id``, ``page_size``, ``max_attempts``, ``backoff_cap``
+            overrides: ``conn_id``, ``page_size``, ``max_attempts``, ``backoff_cap``,
+                ``concurrency``, ``max_rps``
                 (:meth:`HttpSettings.common`; ``None`` keeps the default).
 
         Raises:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from webinar_dwh.http import NotFoundError
@@ -12,7 +13,10 @@ from webinar_dwh.records import Item, Record, Rejected
 from webinar_dwh.sources._common import (
     check_window,
     contract_violation,
+    count_skip,
+    in_parent_order,
     iso_utc,
+    one,
     parse_timestamp,
     raw_text,
     validated,
@@ -42,7 +46,9 @@ def extract(client: BigMarkerClient, window_start: datetime, window_end: datetim
     conferences are picked up by re-running an earlier window: the lookback).
 
     Memory: only the conferences of the window are held (to sort them); children stream page by
-    page.
+    page — or, with ``concurrency`` > 1, the registrations and the attendees of the next few
+    conferences are fetched at once by worker threads and held until their turn
+    (:func:`webinar_dwh.sources._common.in_parent_order`), so the order above never changes.
 
     Keys (docs/design.md): conference ``id``; registration ``<conference_id>:<bmid or
     lower(trim(email))>``; attendee and on-demand viewer ``<conference_id>:<id>``; children's
@@ -74,11 +80,20 @@ def extract(client: BigMarkerClient, window_start: datetime, window_end: datetim
                 yield Rejected("conferences", None, raw_text(obj), reason or "field 'start_time' is invalid")
                 continue
             parents[str(obj["id"])] = (moment, obj)
-    for conference_id, (_, obj) in sorted(parents.items(), key=lambda kv: (kv[1][0], kv[0])):
-        yield Record("conferences", conference_id, None, obj)
-        yield from _registrations(client, conference_id)
-        yield from _attendees(client, conference_id)
-        yield from _on_demand(client, conference_id)
+    ordered = sorted(parents.items(), key=lambda kv: (kv[1][0], kv[0]))
+    yield from in_parent_order(client, _units(client, ordered))
+
+
+def _units(
+    client: BigMarkerClient, ordered: list[tuple[str, tuple[datetime, dict[str, Any]]]]
+) -> Iterator[Callable[[], Iterable[Item]]]:
+    """Per conference: itself, its registrations, its attendees, its recording's viewers (three
+    listings fetched apart)."""
+    for conference_id, (_, obj) in ordered:
+        yield partial(one, Record("conferences", conference_id, None, obj))
+        yield partial(_registrations, client, conference_id)
+        yield partial(_attendees, client, conference_id)
+        yield partial(_on_demand, client, conference_id)
 
 
 def cursor_of(record: Record) -> str:
@@ -153,5 +168,5 @@ def _on_demand(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
 
 
 def _skip(client: BigMarkerClient, entity: str, conference_id: str, exc: NotFoundError) -> None:
-    client.skipped[f"{entity}:not_found"] += 1
+    count_skip(client, f"{entity}:not_found")
     log.warning("BigMarker %s of conference %s skipped: %s", entity, conference_id, exc)

@@ -35,7 +35,8 @@ class CalendlySettings(HttpSettings):
         Args:
             conn: Object with ``host`` (base URL) and ``password`` (token).
             overrides: ``conn_id``, ``page_size`` (capped at 100), ``max_attempts``,
-                ``backoff_cap`` (:meth:`HttpSettings.common`; ``None`` keeps the default).
+                ``backoff_cap``, ``concurrency``, ``max_rps`` (:meth:`HttpSettings.common`; ``None``
+                keeps the default).
 
         Raises:
             webinar_dwh.http.ConfigurationError: host or password missing.

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -11,7 +12,9 @@ from webinar_dwh.records import Item, Record, Rejected
 from webinar_dwh.sources._common import (
     check_window,
     contract_violation,
+    in_parent_order,
     iso_utc,
+    one,
     parse_timestamp,
     raw_text,
     validated,
@@ -46,7 +49,9 @@ def extract(client: CalendlyClient, window_start: datetime, window_end: datetime
     Calendly's only date filter is the event start: late bookings and cancellations of older
     events are picked up by re-running an earlier window (lookback).
 
-    Memory: only the events of the window are held (to sort them); invitees stream page by page.
+    Memory: only the events of the window are held (to sort them); invitees stream page by page
+    — or, with ``concurrency`` > 1, the invitees of the next few events are fetched at once by
+    worker threads and held until their turn (the order above never changes).
 
     Keys (docs/design.md): event UUID; invitee UUID with ``parent_key`` = event UUID (UUIDs are
     the last path segment of ``uri``).
@@ -75,11 +80,23 @@ def extract(client: CalendlyClient, window_start: datetime, window_end: datetime
                 events[uuid_of(obj["uri"])] = (moment, obj)
             except ValueError as exc:
                 yield Rejected("scheduled_events", None, raw_text(obj), f"field 'uri' {exc}")
-    for event_uuid, (_, obj) in sorted(events.items(), key=lambda kv: (kv[1][0], kv[0])):
-        yield Record("scheduled_events", event_uuid, None, obj)
-        for page in client.invitee_pages(event_uuid):
-            for invitee in page:
-                yield validated("invitees", event_uuid, invitee, INVITEE_FIELDS, _uri_key)
+    ordered = sorted(events.items(), key=lambda kv: (kv[1][0], kv[0]))
+    yield from in_parent_order(client, _units(client, ordered))
+
+
+def _units(
+    client: CalendlyClient, ordered: list[tuple[str, tuple[datetime, dict[str, Any]]]]
+) -> Iterator[Callable[[], Iterable[Item]]]:
+    """Per event: itself, then its invitees."""
+    for event_uuid, (_, obj) in ordered:
+        yield partial(one, Record("scheduled_events", event_uuid, None, obj))
+        yield partial(_invitees, client, event_uuid)
+
+
+def _invitees(client: CalendlyClient, event_uuid: str) -> Iterator[Item]:
+    for page in client.invitee_pages(event_uuid):
+        for invitee in page:
+            yield validated("invitees", event_uuid, invitee, INVITEE_FIELDS, _uri_key)
 
 
 def _uri_key(obj: Any) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 from webinar_dwh.http import ApiError, ApiSession, AuthError, RetryPolicy
+from webinar_dwh.sources._common import count_skip
 from webinar_dwh.sources.zoom.auth import ZoomOAuth
 from webinar_dwh.sources.zoom.pagination import token_pages
 from webinar_dwh.sources.zoom.settings import ZoomSettings
@@ -89,6 +90,7 @@ class ZoomClient:
             sleep=sleep,
             secrets=(settings.client_secret,),
             credential_name="the access token",
+            limiter=settings.limiter(),
         )
         self.skipped: Counter[str] = Counter()
 
@@ -171,7 +173,7 @@ class ZoomClient:
             )
         if code in SKIP_CODES:
             if count:
-                self.skipped[f"{endpoint}:{code}"] += 1
+                count_skip(self, f"{endpoint}:{code}")
                 log.warning("Zoom %s of webinar %s skipped: %s", endpoint, webinar_id, exc)
             return SkippedError(str(exc))
         return exc

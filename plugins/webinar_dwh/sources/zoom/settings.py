@@ -47,7 +47,8 @@ class ZoomSettings(HttpSettings):
             conn: Object with ``host``, ``login`` (client id), ``password`` (client secret) and
                 ``extra_dejson`` (``account_id`` required; ``oauth_url``, ``user_id`` optional).
             overrides: ``conn_id``, ``page_size`` (capped at 300), ``max_attempts``,
-                ``backoff_cap`` (:meth:`HttpSettings.common`; ``None`` keeps the default).
+                ``backoff_cap``, ``concurrency``, ``max_rps`` (:meth:`HttpSettings.common`; ``None``
+                keeps the default).
 
         Raises:
             webinar_dwh.http.ConfigurationError: a required field is missing.

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from webinar_dwh.concurrency import in_order
 from webinar_dwh.records import Item, Record, Rejected
 from webinar_dwh.sources._common import (
+    WINDOW_PER_WORKER,
     check_window,
     contract_violation,
+    in_parent_order,
     iso_utc,
+    one,
     parse_timestamp,
     raw_text,
     validated,
@@ -64,7 +69,9 @@ def extract(client: ZoomClient, window_start: datetime, window_end: datetime) ->
     ``Rejected``.
 
     Memory: the window's webinars and their instance lists are held (to sort them); registrants
-    and participants stream page by page.
+    and participants stream page by page — or, with ``concurrency`` > 1, the instance lists and
+    then the registrants and participants of the next few webinars are fetched at once by worker
+    threads and held until their turn (the order above never changes).
 
     Args:
         client: A Zoom client.
@@ -77,39 +84,79 @@ def extract(client: ZoomClient, window_start: datetime, window_end: datetime) ->
     """
     start, end = check_window(window_start, window_end)
     webinars: dict[str, _Webinar] = {}
+    listed = in_order(
+        _listed(client, webinars, start, end),
+        concurrency=client.settings.concurrency,
+        window=WINDOW_PER_WORKER * client.settings.concurrency,
+        limiter=client.session.limiter,
+        name="zoom-instances",
+    )
+    for obj, reason, instances in listed:
+        if reason:
+            yield Rejected("webinars", None, raw_text(obj), reason)
+            continue
+        key = str(obj["id"])
+        if key in webinars:
+            continue
+        scheduled = parse_timestamp(obj["start_time"])
+        held: list[tuple[datetime, str, dict[str, Any]]] = []
+        for inst in instances:
+            problem = contract_violation("webinar_instances", inst, INSTANCE_FIELDS)
+            if problem:
+                yield Rejected("webinar_instances", key, raw_text(inst), problem)
+                continue
+            held.append((parse_timestamp(inst["start_time"]), inst["uuid"], inst))
+        in_window = sorted((i for i in held if start <= i[0] < end), key=lambda i: (i[0], i[1]))
+        occurrences = [i[0] for i in in_window]
+        if not held and start <= scheduled < end:
+            occurrences.append(scheduled)  # not held yet: counts with its schedule
+        if occurrences:
+            webinars[key] = _Webinar(key, obj, min(occurrences), in_window)
+    ordered = sorted(webinars.values(), key=lambda w: (w.first, w.key))
+    yield from in_parent_order(client, _units(client, ordered))
+
+
+_Listed = tuple[Any, str | None, list[Any]]
+
+
+def _listed(
+    client: ZoomClient, webinars: dict[str, _Webinar], start: datetime, end: datetime
+) -> Iterator[Callable[[], _Listed]]:
+    """Per listed webinar, in page order: a unit answering ``(webinar, contract violation or
+    None, its past instances)`` — the instances are fetched only for a contract-valid webinar
+    not seen before whose schedule is near the window."""
     for page in client.webinar_pages():
         for obj in page:
             reason = contract_violation("webinars", obj, WEBINAR_FIELDS)
             if reason:
-                yield Rejected("webinars", None, raw_text(obj), reason)
+                yield partial(_as_listed, obj, reason)
                 continue
-            key = str(obj["id"])
+            if str(obj["id"]) in webinars:
+                continue
             scheduled = parse_timestamp(obj["start_time"])
-            if key in webinars:
-                continue
             if obj.get("type") == SINGLE_OCCURRENCE_TYPE and not (
                 start - SCHEDULE_SLACK <= scheduled < end + SCHEDULE_SLACK
             ):
                 continue
-            held: list[tuple[datetime, str, dict[str, Any]]] = []
-            for inst in client.instances(obj["id"]):
-                problem = contract_violation("webinar_instances", inst, INSTANCE_FIELDS)
-                if problem:
-                    yield Rejected("webinar_instances", key, raw_text(inst), problem)
-                    continue
-                held.append((parse_timestamp(inst["start_time"]), inst["uuid"], inst))
-            in_window = sorted((i for i in held if start <= i[0] < end), key=lambda i: (i[0], i[1]))
-            occurrences = [i[0] for i in in_window]
-            if not held and start <= scheduled < end:
-                occurrences.append(scheduled)  # not held yet: counts with its schedule
-            if occurrences:
-                webinars[key] = _Webinar(key, obj, min(occurrences), in_window)
-    for webinar in sorted(webinars.values(), key=lambda w: (w.first, w.key)):
-        yield Record("webinars", webinar.key, None, webinar.payload)
-        yield from _registrants(client, webinar.key)
+            yield partial(_with_instances, client, obj)
+
+
+def _as_listed(obj: Any, reason: str) -> _Listed:
+    return obj, reason, []
+
+
+def _with_instances(client: ZoomClient, obj: dict[str, Any]) -> _Listed:
+    return obj, None, client.instances(obj["id"])
+
+
+def _units(client: ZoomClient, ordered: list[_Webinar]) -> Iterator[Callable[[], Iterable[Item]]]:
+    """Per webinar: itself, its registrants, then per occurrence: the instance, its participants."""
+    for webinar in ordered:
+        yield partial(one, Record("webinars", webinar.key, None, webinar.payload))
+        yield partial(_registrants, client, webinar.key)
         for _, uuid, inst in webinar.instances:
-            yield Record("webinar_instances", uuid, webinar.key, inst)
-            yield from _participants(client, uuid, webinar.key)
+            yield partial(one, Record("webinar_instances", uuid, webinar.key, inst))
+            yield partial(_participants, client, uuid, webinar.key)
 
 
 def cursor_of(record: Record) -> str:
