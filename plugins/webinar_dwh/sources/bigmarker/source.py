@@ -11,6 +11,7 @@ from typing import Any
 from webinar_dwh.http import NotFoundError
 from webinar_dwh.records import Item, Record, Rejected
 from webinar_dwh.sources._common import (
+    Field,
     check_window,
     contract_violation,
     count_skip,
@@ -116,19 +117,29 @@ def _start_of(obj: Any) -> datetime | None:
         return None
 
 
-def _registrations(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
+def _children(
+    client: BigMarkerClient,
+    conference_id: str,
+    entity: str,
+    pages: Iterator[list[Any]],
+    fields: tuple[Field, ...],
+    person: Callable[[Any], str],
+) -> Iterator[Item]:
+    """One child listing of a conference, validated; keys ``<conference_id>:<person(obj)>``. A
+    listing answering 404 (e.g. the conference was deleted mid-run) is skipped and counted."""
     try:
-        for page in client.registration_pages(conference_id):
+        for page in pages:
             for obj in page:
-                yield validated(
-                    "registrations",
-                    conference_id,
-                    obj,
-                    REGISTRATION_FIELDS,
-                    lambda o: f"{conference_id}:{_registrant(o)}",
-                )
+                yield validated(entity, conference_id, obj, fields, lambda o: f"{conference_id}:{person(o)}")
     except NotFoundError as exc:
-        _skip(client, "registrations", conference_id, exc)
+        _skip(client, entity, conference_id, exc)
+
+
+def _registrations(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
+    return _children(
+        client, conference_id, "registrations", client.registration_pages(conference_id),
+        REGISTRATION_FIELDS, _registrant,
+    )
 
 
 def _registrant(obj: Any) -> str:
@@ -141,30 +152,18 @@ def _registrant(obj: Any) -> str:
 
 
 def _attendees(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
-    try:
-        for page in client.attendee_pages(conference_id):
-            for obj in page:
-                yield validated(
-                    "attendees", conference_id, obj, ATTENDEE_FIELDS, lambda o: f"{conference_id}:{o['id']}"
-                )
-    except NotFoundError as exc:
-        _skip(client, "attendees", conference_id, exc)
+    return _children(
+        client, conference_id, "attendees", client.attendee_pages(conference_id), ATTENDEE_FIELDS,
+        lambda o: o["id"],
+    )
 
 
 def _on_demand(client: BigMarkerClient, conference_id: str) -> Iterator[Item]:
     """Viewers of the recording (re-pulled with the conference: views arrive for days after it)."""
-    try:
-        for page in client.on_demand_pages(conference_id):
-            for obj in page:
-                yield validated(
-                    "on_demand_attendees",
-                    conference_id,
-                    obj,
-                    ON_DEMAND_FIELDS,
-                    lambda o: f"{conference_id}:{o['id']}",
-                )
-    except NotFoundError as exc:
-        _skip(client, "on_demand_attendees", conference_id, exc)
+    return _children(
+        client, conference_id, "on_demand_attendees", client.on_demand_pages(conference_id),
+        ON_DEMAND_FIELDS, lambda o: o["id"],
+    )
 
 
 def _skip(client: BigMarkerClient, entity: str, conference_id: str, exc: NotFoundError) -> None:
