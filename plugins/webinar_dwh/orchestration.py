@@ -197,7 +197,8 @@ def _models_after_producer(group: Any, producer_id: str, done_id: str) -> None:
         python_callable=_producer_finished,
         op_kwargs={"producer_task_id": producer_id},
         trigger_rule="all_done",
-        retries=0,
+        # retries as the group's: its own verdict is final (AirflowFailException), a hiccup of the
+        # API server is not
         # the task that stopped the run before dbt has already sent its alert
         on_failure_callback=None,
         doc_md="Opens the model tasks once the dbt build (the producer) has finished, whatever "
