@@ -175,8 +175,8 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, doc
     # run_report warned about them (its XCom counts the lines it logged)
     xcoms = "\n".join(_metadata_rows(dag_run.run_id)["xcom"])
     assert {int(n) for n in re.findall(r'"vendor_value_notices":\s*(\d+)', xcoms)} == {len(notices)}
-    # the first run of a fresh warehouse already writes the dbt docs (run_report's by-product)
-    assert (docs_dir / "dbt" / "index.html").is_file(), "run_report wrote no dbt docs"
+    # the first run of a fresh warehouse already writes the dbt docs (refresh_docs, after publish)
+    assert (docs_dir / "dbt" / "index.html").is_file(), "refresh_docs wrote no dbt docs"
     assert (docs_dir / "dbt" / "catalog.json").is_file()
 
     # hostile titles (SQL, quotes, shell, emoji, RTL, %s, Jinja) arrive byte for byte
