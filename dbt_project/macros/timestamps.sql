@@ -12,13 +12,31 @@
     end
 {%- endmacro %}
 
-{#- Cut-off for "held": var('as_of') (the Airflow data-interval end) or the run start time. -#}
+{#- Cut-off for "held": the run's `as_of` (run_value: the Airflow data-interval end, or the newest
+    published cut-off) or the run start time. -#}
 {% macro as_of_timestamp() -%}
-    {%- if var('as_of', none) -%}
-        '{{ var("as_of") }}'::timestamptz
+    {%- set as_of = run_value('as_of') -%}
+    {%- if as_of -%}
+        '{{ as_of }}'::timestamptz
     {%- else -%}
         '{{ run_started_at.isoformat() }}'::timestamptz
     {%- endif -%}
+{%- endmacro %}
+
+{#-
+    A value of this run (`as_of`, `dag_run_id`): the var when one is given (`dbt build --vars
+    '{as_of: ...}'` by hand), else the environment variable DWH_RUN_<NAME> the pipeline sets.
+    The pipeline does not pass them as vars: dbt re-parses the whole project whenever `--vars`
+    differ from the last parse (~5 s per invocation, every task of every morning). The variable
+    is read only while executing, so parsing never records it and partial parsing survives.
+-#}
+{% macro run_value(name) -%}
+    {%- if var(name, none) -%}
+        {{- return(var(name)) -}}
+    {%- elif execute -%}
+        {{- return(env_var('DWH_RUN_' ~ (name | upper), '') or none) -}}
+    {%- endif -%}
+    {{- return(none) -}}
 {%- endmacro %}
 
 {#- The last path segment of a vendor URI (Calendly ids are URIs). -#}

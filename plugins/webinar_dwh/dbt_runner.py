@@ -19,6 +19,9 @@ from webinar_dwh.run import RunInfo
 
 log = logging.getLogger(__name__)
 
+#: Values of one run, handed to dbt as ``DWH_RUN_<NAME>`` (macro ``run_value``), never as ``--vars``.
+RUN_VALUES = ("as_of", "dag_run_id")
+
 #: Where these invocations keep their artifacts and partial-parse state. Not the project's own
 #: ``target/``: Cosmos renders the DAG from ``target/manifest.json`` (written by ``make
 #: manifest``), and dbt rewrites that file in place on every call, so a DAG parse running
@@ -58,23 +61,23 @@ def run_dbt(args: list[str], *, conn: config.ConnectionInfo | None = None, dbt_v
     cli = [*args, "--project-dir", str(PROJECT_DIR), "--profiles-dir", str(PROJECT_DIR)]
     if "--target-path" not in args:
         cli += ["--target-path", str(target_dir())]
+    dbt_vars = dict(dbt_vars or {})
+    # the run's own values go in as environment variables (macro run_value): passed as --vars
+    # they would change dbt's parse checksum every run and force a full re-parse
+    run_env = {f"DWH_RUN_{name.upper()}": str(dbt_vars.pop(name)) for name in RUN_VALUES if name in dbt_vars}
     if dbt_vars:
         cli += ["--vars", json.dumps(dbt_vars)]
-    with config.patched_env(dbt_env(conn)):
+    with config.patched_env({**dbt_env(conn), **run_env}):
         return dbtRunner().invoke(cli)
 
 
 def run_source_freshness(run: RunInfo, sources: list[str] | None = None) -> dict[str, Any]:
     """``dbt source freshness`` of ``sources`` (default: all): which are stale (warn or error) at
     the run's interval end, by the thresholds ``DWH_FRESHNESS_WARN_HOURS`` / ``_ERROR_HOURS``."""
-    settings = config.PipelineSettings.from_env()
-    dbt_vars: dict[str, Any] = {
-        "as_of": run.interval_end.isoformat(),
-        "freshness_warn_hours": settings.freshness_warn_hours,
-        "freshness_error_hours": settings.freshness_error_hours,
-    }
+    # the thresholds: dbt reads DWH_FRESHNESS_*_HOURS itself (dbt_project.yml); validated here
+    config.PipelineSettings.from_env()
     select = ["--select", *(f"source:{source}" for source in sources)] if sources else []
-    res = run_dbt(["source", "freshness", *select], dbt_vars=dbt_vars)
+    res = run_dbt(["source", "freshness", *select], dbt_vars={"as_of": run.interval_end.isoformat()})
     stale: list[str] = []
     checked = 0
     for r in getattr(res.result, "results", None) or []:

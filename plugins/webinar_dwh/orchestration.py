@@ -24,19 +24,20 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (AuthError, NotJsonError, Config
 log = logging.getLogger(__name__)
 
 
-def dbt_vars(settings: PipelineSettings) -> dict[str, str]:
-    """The dbt vars of the Cosmos tasks (Jinja templates Airflow renders per task)."""
+def dbt_run_env() -> dict[str, str]:
+    """The run's values for the Cosmos tasks (Jinja templates Airflow renders per task), as the
+    environment variables dbt's macro ``run_value`` reads — not as ``--vars``, which would change
+    dbt's parse checksum every run and make every dbt task re-parse the whole project."""
     return {
         # The cut-off of the marts ("now" for is_held, data_as_of): the run's data-interval end,
         # or the newest cut-off ever published if later — prepare_warehouse computes it
         # (pipeline.build_as_of), so a rerun of an older date never moves BI back.
-        "as_of": (
+        "DWH_RUN_AS_OF": (
             "{{ (ti.xcom_pull(task_ids='prepare_warehouse') or {}).get('as_of') "
             "or data_interval_end.isoformat() }}"
         ),
         # Stamped into every mart (macros/build_stamp.sql): gate and publish check the build is this run's.
-        "dag_run_id": "{{ run_id }}",
-        "reporting_timezone": settings.timezone,
+        "DWH_RUN_DAG_RUN_ID": "{{ run_id }}",
     }
 
 
@@ -145,7 +146,10 @@ def dbt_build_group(
             enable_mock_profile=False,
         ),
         operator_args={
-            "vars": dbt_vars(settings),
+            # the rest of the environment (DWH_TIMEZONE for the reporting time zone, …) is the
+            # worker's, as for every task
+            "env": dbt_run_env(),
+            "append_env": True,
             "install_deps": False,
             "full_refresh": "{{ params.full_refresh }}",
             # Each task runs in a throw-away copy of the project: its manifest.json and
@@ -207,6 +211,13 @@ def _models_after_producer(group: Any, producer_id: str, done_id: str) -> None:
     tasks[done_id] >> ready
     for task in roots:
         ready >> task
+    # Released together, the model tasks queue for the executor's slots. Cosmos weighs them all
+    # alike; weighed by what waits for them, the long chain to the tests (staging → intermediate
+    # → forecast marts) goes first and the leaves fill the gaps.
+    for task_id, task in tasks.items():
+        if task_id not in {producer_id, done_id}:
+            task.weight_rule = "downstream"
+            task.priority_weight = 1
 
 
 def _producer_finished(producer_task_id: str, **context: Any) -> str:
