@@ -31,6 +31,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -45,6 +46,8 @@ SECTION = "## Morning run under the scheduler"
 DAG_ID = "webinar_attendance"
 TARGET_RATIO = 2.0
 POLL_S = 0.5
+#: Above this share of the cores used by other processes during a run, the report flags it.
+QUIET_SHARE = 0.1
 #: DAG tasks whose work the bench's in-process pipeline does not do (named in the report).
 EXTRA_TASKS = ("source_freshness", "run_report", "build_followups", "send_digest")
 
@@ -448,6 +451,18 @@ def render(result: dict[str, Any], command: str, *, machine: str = "", date: str
             f"{(c['ours_cpu_s'] + c['postgres_cpu_s'] + c['other_cpu_s']) / c['capacity_s']:.0%} |"
             for name, c in cpu_rows
         ]
+        disturbed = [
+            f"{name} {c['other_cpu_s'] / c['capacity_s']:.0%}"
+            for name, c in cpu_rows
+            if c["other_cpu_s"] > QUIET_SHARE * c["capacity_s"]
+        ]
+        if disturbed:
+            lines += [
+                "",
+                "**Not a quiet machine:** other work took this share of the cores during the run ("
+                + ", ".join(disturbed)
+                + "); those seconds are inflated — rerun when the machine is idle.",
+            ]
         lines.append("")
     lines += [
         "Critical path (each task waited for the one above it):",
@@ -513,6 +528,9 @@ def main(argv: list[str] | None = None) -> int:
         "--keep", action="store_true", help="keep the warehouse, the metadata DB and the Airflow folder"
     )
     args = parser.parse_args(argv)
+    # SIGTERM (a timeout, a CI cancel) unwinds like Ctrl-C: Airflow's components run in their own
+    # sessions and would outlive this process; the finally blocks stop them and drop the databases.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     command = "python -m bench.airflow_run " + shlex.join(argv if argv is not None else sys.argv[1:])
     result = measure(
         args.scale,

@@ -111,6 +111,10 @@ def test_report_names_command_figures_ratio_and_tasks() -> None:
     assert "6 task instances" in text
     assert "| in-process | 12.0 | 4.0 | 0.5 | 63% |" in text
     assert "| scheduler-driven | 70.0 | 8.0 | 1.0 | 95% |" in text
+    assert "Not a quiet machine" not in text
+    res["airflow"]["cpu"]["other_cpu_s"] = 30.0
+    flagged = render(res, "cmd")
+    assert "other work took this share of the cores during the run (scheduler-driven 36%)" in flagged
 
 
 def test_writing_the_section_keeps_the_others(tmp_path: Path) -> None:
