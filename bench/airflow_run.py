@@ -93,7 +93,7 @@ def _seconds(a: datetime | None, b: datetime | None) -> float | None:
 
 def ready_at(task: TaskTiming, tasks: dict[str, TaskTiming], run_start: datetime) -> datetime:
     """When ``task`` could have been queued: its last upstream's end, or the run's start."""
-    ends = [tasks[u].end for u in task.upstream if u in tasks and tasks[u].end is not None]
+    ends = [end for u in task.upstream if u in tasks and (end := tasks[u].end) is not None]
     return max(ends, default=run_start)
 
 
