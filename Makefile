@@ -21,9 +21,10 @@ demo: venv postgres manifest  ## run the morning job end to end on the local sta
 	$(BIN)/python scripts/devstack.py up
 	source .local/env.sh && $(BIN)/python scripts/demo.py --logical-date "$(DEMO_DATE)"
 
-test: venv postgres manifest lint typecheck  ## linters and type check, then the whole test suite (unit → sandbox → warehouse → dags → e2e)
+test: venv postgres manifest lint typecheck redis  ## linters and type check, the whole test suite (unit → sandbox → warehouse → dags → e2e), then the DAG on Celery
 	bash scripts/ensure_chromium.sh
 	$(BIN)/python -m pytest --durations=15 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-celery PYTEST_ARGS=
 
 test-fast: venv postgres  ## unit + sandbox + warehouse layers only
 	$(BIN)/python -m pytest -m "unit or sandbox or warehouse" $(PYTEST_ARGS)

@@ -19,7 +19,8 @@ only then publishes them to the `marts` schema that BI tools read (write-audit-p
 6. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new),
    only the build this run's gate validated and never one older than what BI reads; a no-op
    when this run's build is already published. A refusal says which tasks to clear.
-7. `run_report` - rows per source; a warning counts quarantined records.
+7. `run_report` - rows per source; a warning counts quarantined records. Beside it,
+   `refresh_docs` writes the dbt docs (`make docs`), off the way to the digest.
 8. `build_followups` - the sales team's follow-up lists (schema `crm`, role `crm_reader`) from
    the marts just published: no-shows, attendees, highly engaged attendees with their e-mails.
 9. `send_digest` - the morning digest (yesterday, the coming week with forecasts, flags, data
@@ -141,6 +142,13 @@ def webinar_attendance() -> None:
         return pipeline.report(loads, published)
 
     @task
+    def refresh_docs() -> dict:
+        """dbt docs (models, columns, tests, lineage, catalog) for `make docs`; never fails the run."""
+        from webinar_dwh import pipeline
+
+        return {"dbt_docs": pipeline.build_dbt_docs()}
+
+    @task
     def build_followups(**context) -> dict:
         """Build the sales team's follow-up lists (schema `crm`) from the marts just published."""
         from webinar_dwh import pipeline
@@ -166,7 +174,7 @@ def webinar_attendance() -> None:
     validated = validate_marts()
     published = publish_marts()
     loaded >> freshness >> dbt_build >> validated >> published
-    published >> build_followups()
+    published >> [build_followups(), refresh_docs()]
     send_digest(run_report(loaded, published))
 
 

@@ -24,7 +24,6 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (AuthError, NotJsonError, Config
 log = logging.getLogger(__name__)
 
 
-
 def dbt_vars(settings: PipelineSettings) -> dict[str, str]:
     """The dbt vars of the Cosmos tasks (Jinja templates Airflow renders per task)."""
     return {
@@ -78,17 +77,38 @@ def _dbt_executable() -> str:
 def dbt_build_group(
     project_dir: str | os.PathLike[str], settings: PipelineSettings, group_id: str = "dbt_build"
 ):
-    """The dbt project as an Airflow task group: one task per model/seed, then one task for all tests.
+    """The dbt project as an Airflow task group: one ``dbt build`` for all models, one task per
+    model showing its result, then one task for all tests.
 
-    Models are visible and re-runnable one by one in the UI. The tests run once, after all
-    models (``TestBehavior.AFTER_ALL``): everything is built in ``marts_build``, which BI cannot
-    see, so a failing test still blocks the publish, and the run costs ~25 dbt invocations
-    instead of ~90 (measured: a run per node with its tests took ~100 s on the demo data, most
-    of it per-invocation overhead). The profile is built from the warehouse connection
-    (``dwh_default``), never from a committed profiles.yml.
+    Cosmos's watcher execution mode: a producer task (``dbt_producer_watcher``) runs **one**
+    ``dbt run``-like build of every model and seed with dbt's own threads; each model keeps its
+    own task, which reads that model's result from the producer (state, timing, compiled SQL in
+    the UI). A model task cleared or retried on its own runs ``dbt run --select <model>`` with the
+    run's vars, as before. The models of a morning cost one dbt start-up instead of one per
+    model (each 1 to 4 s in a task of its own; bench/RESULTS.md, "Morning run under the
+    scheduler").
+
+    The model tasks start after the producer has finished (``producer >> producer_done >> root
+    models``), so they never wait in a worker slot or need a triggerer, and a run on one
+    process (``dag.test``) runs them in order. If the producer fails, the model tasks are
+    ``upstream_failed`` and the run stops before the gate; clearing the failed producer (with
+    downstream) skips it (Cosmos never starts a second ``dbt build`` in a run) and every model
+    task rebuilds its model on its own.
+
+    The tests run once, after all models (``TestBehavior.AFTER_ALL``): everything is built in
+    ``marts_build``, which BI cannot see, so a failing test still blocks the publish. The
+    profile is built from the warehouse connection (``dwh_default``), never from a committed
+    profiles.yml.
     """
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import (
+        PRODUCER_WATCHER_DONE_TASK_ID,
+        PRODUCER_WATCHER_TASK_ID,
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        TestBehavior,
+    )
     from cosmos.profiles import PostgresUserPasswordProfileMapping
 
     project = Path(project_dir).resolve()
@@ -97,7 +117,7 @@ def dbt_build_group(
         raise FileNotFoundError(
             f"{manifest} is missing: run `make manifest` (dbt parse) before Airflow parses this DAG"
         )
-    return DbtTaskGroup(
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=project,
@@ -113,7 +133,7 @@ def dbt_build_group(
             ),
         ),
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER,
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=_dbt_executable(),
         ),
@@ -129,14 +149,79 @@ def dbt_build_group(
             "install_deps": False,
             "full_refresh": "{{ params.full_refresh }}",
             # Each task runs in a throw-away copy of the project: its manifest.json and
-            # run_results.json (dbt writes the 1 MB manifest twice per invocation, ~0.3 s of
-            # every task) are never read. partial_parse.msgpack and the compiled SQL the UI
+            # run_results.json are never read. partial_parse.msgpack and the compiled SQL the UI
             # shows are written regardless.
             "dbt_cmd_global_flags": ["--no-write-json"],
         },
-        # dbt failures are rarely transient: one retry, fewer when the deployment sets fewer.
+        # dbt failures are rarely transient: one retry, fewer when the deployment sets fewer
+        # (the producer itself is never retried: Cosmos skips a second attempt).
         default_args={"retries": min(1, settings.task_retries)},
     )
+    _models_after_producer(
+        group, f"{group_id}.{PRODUCER_WATCHER_TASK_ID}", f"{group_id}.{PRODUCER_WATCHER_DONE_TASK_ID}"
+    )
+    return group
+
+
+#: The task between the producer and the model tasks (see :func:`_models_after_producer`).
+MODELS_READY_TASK_ID = "models_ready"
+
+
+def _models_after_producer(group: Any, producer_id: str, done_id: str) -> None:
+    """Start the model tasks once the producer has finished: ``producer >> done >> models_ready
+    >> every root model task``.
+
+    Cosmos leaves the model tasks in parallel with the producer inside a task group (as sensors
+    polling its results); here they would only hold worker slots while dbt runs. ``models_ready``
+    (trigger rule ``all_done``) opens when the producer has *finished*, whatever its outcome:
+    after a success each model task reports its model; after a failed build the failed model's
+    task fails with dbt's error (and, on its retry, rebuilds the model on its own) while the
+    others report success; after a skip (a cleared producer: Cosmos never starts a second
+    ``dbt build`` in a run) every model task builds its own model. It fails — so nothing
+    downstream runs — when the producer never ran because something before it failed.
+    Cosmos's own ``done`` task stays between them, so it is no longer a leaf of the group the
+    gate would wait for.
+    """
+    from airflow.providers.standard.operators.python import PythonOperator
+
+    tasks = {t.task_id: t for t in group.children.values() if hasattr(t, "upstream_task_ids")}
+    in_group = set(tasks)
+    roots = [
+        task
+        for task_id, task in tasks.items()
+        if task_id not in {producer_id, done_id} and not (task.upstream_task_ids & in_group)
+    ]
+    ready = PythonOperator(
+        task_id=MODELS_READY_TASK_ID,
+        task_group=group,
+        python_callable=_producer_finished,
+        op_kwargs={"producer_task_id": producer_id},
+        trigger_rule="all_done",
+        # retries as the group's: its own verdict is final (AirflowFailException), a hiccup of the
+        # API server is not
+        # the task that stopped the run before dbt has already sent its alert
+        on_failure_callback=None,
+        doc_md="Opens the model tasks once the dbt build (the producer) has finished, whatever "
+        "its outcome; fails when the build never ran because an earlier task failed.",
+    )
+    tasks[done_id] >> ready
+    for task in roots:
+        ready >> task
+
+
+def _producer_finished(producer_task_id: str, **context: Any) -> str:
+    """``models_ready``: succeed once the producer ran (success, failure or skip), fail if it never did."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    ti = context["ti"]
+    states = ti.get_task_states(dag_id=ti.dag_id, task_ids=[producer_task_id], run_ids=[ti.run_id])
+    state = str(states.get(ti.run_id, {}).get(producer_task_id))
+    if state not in {"success", "failed", "skipped"}:
+        raise AirflowFailException(
+            f"the dbt build did not run ({producer_task_id}: {state}): a task before it failed; "
+            "fix that one and clear it with its downstream tasks"
+        )
+    return state
 
 
 def on_failure_alert(context: dict[str, Any]) -> None:

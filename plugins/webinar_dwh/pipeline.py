@@ -355,7 +355,7 @@ def vendor_value_notices() -> list[dict[str, Any]]:
 
 
 def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
-    """Log the run's outcome and refresh the dbt docs.
+    """Log the run's outcome.
 
     Warnings (never failures): the count of quarantined records, record keys that arrived with
     two different payloads in one pull (``meta.key_collisions``), and one line per vendor value
@@ -396,7 +396,6 @@ def report(loads: dict[str, Any], published: dict[str, Any]) -> dict[str, Any]:
         "vendor_value_notices": len(notices),
         "key_collisions": collisions,
         "published": published,
-        "dbt_docs": build_dbt_docs(),
     }
 
 

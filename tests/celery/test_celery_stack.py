@@ -11,7 +11,7 @@ folder (as on two hosts). The run is triggered over REST like tests/airflow_ui a
   file one worker writes is only in its own folder, and no worker's task logs name the other
   worker's folder — so no task read a file another worker wrote.
 
-Not in ``make test`` (testpaths): ``make test-celery`` runs it (a few minutes on 2 cores).
+Outside the suite's testpaths: the last step of ``make test`` (alone: ``make test-celery``), ~2 min.
 """
 
 from __future__ import annotations
@@ -123,7 +123,8 @@ def test_morning_run_on_two_celery_workers(
             shutil.copytree(stack.logs, ARTIFACTS)
     by_host: dict[str, list[str]] = {}
     for ti in tis:
-        if ti["state"] == "success":
+        # an EmptyOperator (Cosmos's producer gate) is finished by the scheduler, on no worker
+        if ti["state"] == "success" and ti["operator"] != "EmptyOperator":
             by_host.setdefault(ti["hostname"], []).append(ti["task_id"])
     print(
         f"ready {ready_s:.0f} s, run {run_s:.0f} s, tasks per worker: "

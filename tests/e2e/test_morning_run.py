@@ -12,7 +12,10 @@ One warehouse and one sandbox for the module; the tests run in order and build o
    are written on this first run already;
 2. a rerun of the same date leaves identical marts; clearing the gate (with downstream) of that
    published run, or publishing again, changes nothing (BI never gets the previous build back);
-3. a run whose data breaks a mart expectation fails at `validate_marts` and `marts` keeps the
+3. a model that fails inside the morning's one `dbt build` fails its own task and blocks the
+   publish; when the failure was transient, that task's retry rebuilds the model alone and
+   the run publishes;
+4. a run whose data breaks a mart expectation fails at `validate_marts` and `marts` keeps the
    previous good build (the broken marts are built with the pipeline's own extract + one
    `dbt build`; Airflow marks the tasks before the gate done and runs the gate and publish).
 """
@@ -26,9 +29,11 @@ import logging
 import os
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -170,8 +175,8 @@ def test_first_run_publishes_the_ground_truth_without_leaking_secrets(stack, doc
     # run_report warned about them (its XCom counts the lines it logged)
     xcoms = "\n".join(_metadata_rows(dag_run.run_id)["xcom"])
     assert {int(n) for n in re.findall(r'"vendor_value_notices":\s*(\d+)', xcoms)} == {len(notices)}
-    # the first run of a fresh warehouse already writes the dbt docs (run_report's by-product)
-    assert (docs_dir / "dbt" / "index.html").is_file(), "run_report wrote no dbt docs"
+    # the first run of a fresh warehouse already writes the dbt docs (refresh_docs, after publish)
+    assert (docs_dir / "dbt" / "index.html").is_file(), "refresh_docs wrote no dbt docs"
     assert (docs_dir / "dbt" / "catalog.json").is_file()
 
     # hostile titles (SQL, quotes, shell, emoji, RTL, %s, Jinja) arrive byte for byte
@@ -325,6 +330,101 @@ def test_clearing_the_gate_of_a_published_run_or_publishing_again_changes_nothin
     assert stack.marts_hash() == before
     assert stack.query(freshness_sql) == freshness
     assert stack.query("select count(*) from meta.publications")[0][0] == publications
+
+
+#: The tasks a failing-model run marks done: the raw layer holds this date's data already.
+LOADED = r"prepare_warehouse|extract_load_\w+|source_freshness"
+MODEL_TASK = "dbt_build.attendance_daily_run"
+
+
+def _dbt_retries(retries: int):
+    """The dbt tasks' retries, one second apart (a deployment waits minutes)."""
+
+    def adjust(dag) -> None:
+        for task in dag.tasks:
+            if task.task_id.startswith("dbt_build."):
+                task.retries = retries
+                task.retry_delay = timedelta(seconds=1)
+                task.retry_exponential_backoff = False
+
+    return adjust
+
+
+@contextmanager
+def _table_locked(stack, table: str, *, until_failed: tuple[str, str] | None = None) -> Iterator[None]:
+    """Another session holds ``table`` locked (the warehouse owner waits 2 s, then errors);
+    released when the task ``until_failed`` = (run id, task id) has failed (or waits for its
+    retry), or at the end."""
+    role_in_db = f"role dwh_owner in database {stack.superuser_dsn.rsplit('/', 1)[1]}"
+    released = threading.Event()
+    with psycopg.connect(stack.superuser_dsn, autocommit=True) as admin:
+        admin.execute(f"alter {role_in_db} set lock_timeout = '2s'")
+        locker = psycopg.connect(stack.superuser_dsn)
+        try:
+            locker.execute(f"lock table {table} in access exclusive mode")
+
+            def release_when_failed() -> None:
+                db = Path(os.environ["AIRFLOW_HOME"]) / "airflow.db"
+                while not released.wait(0.2):
+                    with sqlite3.connect(db) as meta:
+                        failed = meta.execute(
+                            "select 1 from task_instance where run_id = ? and task_id = ? "
+                            "and state in ('failed', 'up_for_retry')",
+                            until_failed,
+                        ).fetchone()
+                    if failed:
+                        locker.rollback()
+                        return
+
+            watcher = threading.Thread(target=release_when_failed, daemon=True)
+            if until_failed:
+                watcher.start()
+            yield
+        finally:
+            released.set()
+            if until_failed:
+                watcher.join()
+            locker.close()
+            admin.execute(f"alter {role_in_db} reset lock_timeout")
+
+
+def test_a_model_that_fails_in_the_dbt_build_fails_its_own_task_and_blocks_publish(stack, caplog):
+    """One model fails inside the morning's single `dbt build` (its table is locked by another
+    session for good): its own task fails with dbt's error while every other model's task
+    reports success; the tests, the gate and publish do not run and BI keeps its marts."""
+    before = stack.marts_hash()
+    with _table_locked(stack, "marts_build.attendance_daily"), caplog.at_level("ERROR"):
+        failed = stack.run(LOGICAL, mark_success=LOADED, run_after=datetime.now(UTC), adjust=_dbt_retries(0))
+    states = _task_states(failed)
+    assert str(failed.state) == "failed", states
+    assert states["dbt_build.dbt_producer_watcher"] == "failed"
+    assert states[MODEL_TASK] == "failed", states
+    models = {t: s for t, s in states.items() if t.endswith(("_run", "_seed")) and t != MODEL_TASK}
+    assert models and set(models.values()) == {"success"}, models
+    assert {states["dbt_build.dbt_project_test"], states["publish_marts"]} == {"upstream_failed"}
+    assert "attendance_daily" in caplog.text and "lock timeout" in caplog.text
+    assert stack.marts_hash() == before
+
+
+def test_a_model_whose_build_failed_once_is_rebuilt_by_its_own_task_retry_and_published(stack):
+    """The same failure, transient: the table is free again when the build has failed. The
+    model's task retries on its own — `dbt run --select attendance_daily`, never a second
+    `dbt build` — the tests and the gate pass and BI gets the morning's marts."""
+    before = stack.marts_hash()
+    publications = stack.query("select count(*) from meta.publications")[0][0]
+    run_after = datetime.now(UTC)
+    producer = (f"manual__{run_after.isoformat()}", "dbt_build.dbt_producer_watcher")
+    with _table_locked(stack, "marts_build.attendance_daily", until_failed=producer):
+        run = stack.run(LOGICAL, mark_success=LOADED, run_after=run_after, adjust=_dbt_retries(1))
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    states = {t: str(ti.state) for t, ti in tis.items()}
+    assert str(run.state) == "success", states
+    # its own retry is skipped: Cosmos never starts a second `dbt build` in a run
+    assert states["dbt_build.dbt_producer_watcher"] == "skipped"
+    assert states[MODEL_TASK] == "success" and tis[MODEL_TASK].try_number == 2, states
+    assert states["publish_marts"] == "success"
+    assert stack.query("select count(*) from meta.publications")[0][0] == publications + 1
+    assert stack.marts_hash() == before
 
 
 def test_failed_expectation_blocks_publish_and_keeps_previous_marts(stack, caplog):
