@@ -49,7 +49,7 @@ POLL_S = 0.5
 #: Above this share of the cores used by other processes during a run, the report flags it.
 QUIET_SHARE = 0.1
 #: DAG tasks whose work the bench's in-process pipeline does not do (named in the report).
-EXTRA_TASKS = ("source_freshness", "run_report", "build_followups", "send_digest")
+EXTRA_TASKS = ("source_freshness", "run_report", "build_followups", "send_digest", "refresh_docs")
 
 
 # --------------------------------------------------------------------------- task-instance analysis
