@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export DBT_SEND_ANONYMOUS_USAGE_STATS := False
 export PYTHONPATH := $(CURDIR)/plugins:$(CURDIR)
 
-.PHONY: followups docs help demo test test-fast lint typecheck venv postgres redis stack down manifest airflow celery test-celery dashboard bench lock clean
+.PHONY: followups docs help demo test test-fast lint typecheck venv postgres redis stack down manifest airflow celery test-celery dashboard bench bench-airflow lock clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -81,6 +81,9 @@ docs:  ## serve the docs the last run generated: dbt docs and GX Data Docs on ht
 
 bench: venv postgres manifest  ## benchmark (SCALE=1 by default); writes bench/RESULTS.md
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+bench-airflow: venv postgres manifest  ## the morning run under a LocalExecutor scheduler vs in-process; its section of bench/RESULTS.md
+	$(BIN)/python -m bench.airflow_run $(or $(BENCH_ARGS),--scale 1)
 
 lock:  ## re-resolve requirements.in → requirements.txt (needs only PyPI)
 	$(BIN)/uv pip compile requirements.in -p 3.11 -o requirements.txt --no-header

@@ -43,6 +43,22 @@ TARGETS = {
 }
 
 
+#: Sections other tools write into RESULTS.md (``python -m bench.latency``, ``python -m
+#: bench.airflow_run``): carried over when this bench rewrites the file.
+KEPT_SECTIONS = ("## EL at latency", "## Morning run under the scheduler")
+
+
+def kept_sections(path: Path) -> str:
+    """The :data:`KEPT_SECTIONS` of an existing RESULTS.md, in that order ("" if none)."""
+    text = path.read_text() if path.exists() else ""
+    parts = [
+        (heading + text.split(heading, 1)[1].split("\n## ", 1)[0]).rstrip("\n")
+        for heading in KEPT_SECTIONS
+        if heading in text
+    ]
+    return "\n\n".join(parts)
+
+
 def run_pipeline(stack: Any, interval_end: datetime) -> dict[str, Any]:
     """One morning run ending at ``interval_end`` (cursor state as left by the previous run)."""
     started = time.perf_counter()
@@ -331,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
     fig = figures(results[args.scale], daily)
     runtime = time.perf_counter() - started
     text = render(results[args.scale], daily, fig, command=command, runtime_s=runtime)
-    args.out.write_text(text)
+    kept = kept_sections(args.out)
+    args.out.write_text(text.rstrip("\n") + "\n\n" + kept + "\n" if kept else text)
     print(f"landing_rows_per_s={fig['landing_rows_per_s']:.0f}")
     print(f"copy_rows_per_s={fig['copy_rows_per_s']:.0f}")
     print(f"landing_rows_per_s / copy_rows_per_s = {fig['landing_vs_copy']:.3f}")

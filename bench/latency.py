@@ -128,11 +128,12 @@ def render(result: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Replace (or append) the ``EL at latency`` section of RESULTS.md."""
+def write_section(path: Path, text: str, *, section: str = SECTION) -> None:
+    """Replace (or append) one ``## …`` section of RESULTS.md (``EL at latency`` by default);
+    ``text`` starts with its heading ``section``. The other sections stay as they are."""
     current = path.read_text() if path.exists() else ""
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
+    if section in current:
+        head, _, rest = current.partition(section)
         tail = rest.split("\n## ", 1)
         current = head + text + ("\n## " + tail[1] if len(tail) > 1 else "")
     else:

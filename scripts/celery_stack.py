@@ -14,6 +14,8 @@ tasks over whichever has a free slot.
 
 The environment this starts from is the caller's (``AIRFLOW_CONN_*``, ``DWH_*``); the test
 layer in tests/celery drives :class:`CeleryStack` directly with its own warehouse and sandbox.
+:class:`AirflowStack` is the same deployment on the LocalExecutor (no broker, no workers: the
+scheduler runs the tasks); ``bench/airflow_run.py`` times the morning run on it.
 """
 
 from __future__ import annotations
@@ -50,13 +52,17 @@ def worker_names(n: int) -> list[str]:
     return [f"worker-{chr(ord('a') + i)}" for i in range(n)]
 
 
-class CeleryStack:
-    """Redis + scheduler + dag-processor + api-server + N Celery workers, under ``base_dir``.
+class AirflowStack:
+    """Scheduler + dag-processor + api-server on the LocalExecutor, under ``base_dir``.
 
     ``metadata_dsn`` is a ``postgresql://`` DSN of an (empty or migrated) database for Airflow's
-    metadata; ``env`` holds the pipeline's connections and settings. ``start()`` returns once the
-    api-server answers; ``stop()`` ends every process group it started.
+    metadata; ``env`` holds the pipeline's connections and settings; ``parallelism`` is
+    ``[core] parallelism`` (the LocalExecutor starts that many worker processes). ``start()``
+    migrates the metadata DB and returns once the api-server answers; ``stop()`` ends every
+    process group it started.
     """
+
+    executor = "LocalExecutor"
 
     def __init__(
         self,
@@ -64,19 +70,17 @@ class CeleryStack:
         metadata_dsn: str,
         env: dict[str, str],
         *,
-        workers: int = 2,
-        concurrency: int = 2,
+        parallelism: int = 4,
         api_port: int | None = None,
     ) -> None:
         self.base_dir = Path(base_dir)
         self.metadata_dsn = metadata_dsn
         self.extra_env = env
-        self.workers = worker_names(workers)
-        self.concurrency = concurrency
+        self.parallelism = parallelism
         self.api_port = api_port or free_port()
-        self.redis_port = free_port()
         self.procs: dict[str, subprocess.Popen] = {}
         self.logs = self.base_dir / "logs"
+        self.migrate_s: float | None = None
 
     @property
     def api_base(self) -> str:
@@ -97,13 +101,12 @@ class CeleryStack:
             {
                 "PATH": f"{ROOT / '.venv' / 'bin'}:{env.get('PATH', '')}",
                 "PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT}",
-                "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+                "AIRFLOW__CORE__EXECUTOR": self.executor,
                 "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
                 "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-                "AIRFLOW__CORE__PARALLELISM": str(len(self.workers) * self.concurrency),
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
                 "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
-                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "scripts.celery_stack.worker_hostname",
                 "AIRFLOW__CORE__FERNET_KEY": self._secret("fernet"),
                 "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.api_base}/execution/",
                 "AIRFLOW__CORE__AUTH_MANAGER": (
@@ -118,10 +121,6 @@ class CeleryStack:
                 "AIRFLOW__API__SECRET_KEY": self._secret("api"),
                 "AIRFLOW__API_AUTH__JWT_SECRET": self._secret("jwt"),
                 "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sa_dsn,
-                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.concurrency),
-                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": QUEUE,
                 "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
                 "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
             }
@@ -129,7 +128,7 @@ class CeleryStack:
         return env
 
     def host_env(self, name: str) -> dict[str, str]:
-        """The environment of one "host" (a worker, or ``control`` for the other components)."""
+        """The environment of one "host" (a Celery worker, or ``control`` for the other components)."""
         home = self.worker_dir(name)
         dirs = {
             d: home / d
@@ -177,61 +176,29 @@ class CeleryStack:
             )
 
     def start(self, timeout: float = 240) -> None:
+        """Migrate the metadata DB, start the components; return once the api-server answers."""
         self.base_dir.mkdir(parents=True, exist_ok=True)
-        redis_dir = self.base_dir / "redis"
-        redis_dir.mkdir(exist_ok=True)
-        self._spawn(
-            "redis",
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(self.redis_port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(redis_dir),
-            ],
-            os.environ.copy(),
-            redis_dir,
-        )
+        self._start_broker()
         control = self.host_env("control")
-        subprocess.run(
-            ["airflow", "db", "migrate"],
-            env=control,
-            cwd=self.worker_dir("control") / "cwd",
-            check=True,
-            stdout=(self.logs / "migrate.log").open("ab"),
-            stderr=subprocess.STDOUT,
-        )
         cwd = self.worker_dir("control") / "cwd"
+        started = time.monotonic()
+        with (self.logs / "migrate.log").open("ab") as out:
+            subprocess.run(
+                ["airflow", "db", "migrate"], env=control, cwd=cwd, check=True, stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self.migrate_s = time.monotonic() - started
         for comp in ("api-server", "scheduler", "dag-processor"):
             self._spawn(comp, ["airflow", comp], control, cwd)
-        for name in self.workers:
-            env = self.host_env(name)
-            env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(free_port())
-            self._spawn(
-                name,
-                [
-                    "airflow",
-                    "celery",
-                    "worker",
-                    "--queues",
-                    QUEUE,
-                    "--concurrency",
-                    str(self.concurrency),
-                    "--celery-hostname",
-                    f"{name}@%h",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
-                env,
-                self.worker_dir(name) / "cwd",
-            )
+        self._start_workers()
         self._wait_api(timeout)
+
+    def _start_broker(self) -> None:
+        """Nothing to start on the LocalExecutor (the Celery stack starts Redis here)."""
+        self.logs.mkdir(parents=True, exist_ok=True)
+
+    def _start_workers(self) -> None:
+        """Nothing to start on the LocalExecutor: the scheduler runs the tasks."""
 
     def _wait_api(self, timeout: float) -> None:
         import requests
@@ -261,6 +228,91 @@ class CeleryStack:
                 os.killpg(proc.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=5)
+
+
+class CeleryStack(AirflowStack):
+    """Redis + scheduler + dag-processor + api-server + N Celery workers, under ``base_dir``.
+
+    As :class:`AirflowStack`, with the CeleryExecutor: ``workers`` workers of ``concurrency``
+    slots each (``parallelism`` = their product), each in its own "host" folder.
+    """
+
+    executor = "CeleryExecutor"
+
+    def __init__(
+        self,
+        base_dir: Path,
+        metadata_dsn: str,
+        env: dict[str, str],
+        *,
+        workers: int = 2,
+        concurrency: int = 2,
+        api_port: int | None = None,
+    ) -> None:
+        super().__init__(base_dir, metadata_dsn, env, parallelism=workers * concurrency, api_port=api_port)
+        self.workers = worker_names(workers)
+        self.concurrency = concurrency
+        self.redis_port = free_port()
+
+    def common_env(self) -> dict[str, str]:
+        env = super().common_env()
+        sa_dsn = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        env.update(
+            {
+                "AIRFLOW__CORE__HOSTNAME_CALLABLE": "scripts.celery_stack.worker_hostname",
+                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + sa_dsn,
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.concurrency),
+                "AIRFLOW__OPERATORS__DEFAULT_QUEUE": QUEUE,
+            }
+        )
+        return env
+
+    def _start_broker(self) -> None:
+        super()._start_broker()
+        redis_dir = self.base_dir / "redis"
+        redis_dir.mkdir(exist_ok=True)
+        self._spawn(
+            "redis",
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.redis_port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(redis_dir),
+            ],
+            os.environ.copy(),
+            redis_dir,
+        )
+
+    def _start_workers(self) -> None:
+        for name in self.workers:
+            env = self.host_env(name)
+            env["AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT"] = str(free_port())
+            self._spawn(
+                name,
+                [
+                    "airflow",
+                    "celery",
+                    "worker",
+                    "--queues",
+                    QUEUE,
+                    "--concurrency",
+                    str(self.concurrency),
+                    "--celery-hostname",
+                    f"{name}@%h",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                env,
+                self.worker_dir(name) / "cwd",
+            )
 
 
 def main(argv: list[str] | None = None) -> int:
