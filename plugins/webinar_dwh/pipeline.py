@@ -8,6 +8,7 @@ describe, and staging keeps the latest record per key — so any rerun is harmle
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from psycopg import errors
 from webinar_dwh import config, digest, notify
 from webinar_dwh.alerts import redact, send_alert
 from webinar_dwh.dbt_runner import run_dbt, run_source_freshness
+from webinar_dwh.dbt_runner import target_dir as dbt_target_dir
 from webinar_dwh.records import Item, Record
 from webinar_dwh.run import RunInfo
 from webinar_dwh.sources import REGISTRY, VendorSource
@@ -321,12 +323,20 @@ def build_dbt_docs() -> str | None:
     holds the marts that moved to ``marts`` (on a first run, none but the incremental copy):
     the docs would fail exactly when they are first wanted.
 
+    It writes into the in-process dbt target folder, whose saved parse it reuses (a target of
+    its own would make dbt parse the whole project again), then copies the three files the
+    static site needs into the docs folder.
+
     Returns:
         The path of the written ``index.html``, or ``None`` when dbt failed (logged as a warning).
     """
     target = docs_dir() / "dbt"
     try:
-        res = run_dbt(["docs", "generate", "--no-compile", "--target-path", str(target)])
+        res = run_dbt(["docs", "generate", "--no-compile"])
+        if res.success:
+            target.mkdir(parents=True, exist_ok=True)
+            for name in ("index.html", "manifest.json", "catalog.json"):
+                shutil.copyfile(dbt_target_dir() / name, target / name)
     except Exception as exc:  # docs must not fail a run that already published
         log.warning("dbt docs generate failed: %s", type(exc).__name__)
         return None
