@@ -18,6 +18,18 @@ webinars as (
 
 ),
 
+-- A person's first registration and first attended webinar (among the dated, not internal
+-- ones) come from int_audience_people: no window over every registration of every person.
+people as (
+
+    select
+        person_key,
+        first_dated_registered_at as first_registered_at,
+        first_dated_attended_start as first_attended_start
+    from {{ ref('int_audience_people') }}
+
+),
+
 joined as (
 
     select
@@ -29,16 +41,15 @@ joined as (
         webinars.language,
         registrations.registered_at,
         webinars.start_time,
-        min(registrations.registered_at) over (partition by registrations.person_key)
-            as first_registered_at,
-        min(webinars.start_time) filter (where registrations.attended) over (
-            partition by registrations.person_key
-        ) as first_attended_start
+        people.first_registered_at,
+        people.first_attended_start
     from registrations
     inner join webinars
         on
             registrations.platform = webinars.platform
             and registrations.webinar_id = webinars.webinar_id
+    inner join people
+        on registrations.person_key = people.person_key
 
 ),
 
