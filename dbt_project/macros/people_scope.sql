@@ -10,9 +10,10 @@
     swaps it between marts and marts_build) write to the one log: a superset, harmless, since a
     person re-derived from the current registrations gives the same row.
 
-    The consumer reads the log up to its current end (`log_max`, a literal), writes it as
-    `_log_id` on its rows, and its post-hook (`people_scope_finish()`) deletes the log up to
-    there. A failed build deletes nothing: the next one re-reads those people.
+    The consumers (int_audience_people, then int_audience_person_months) read the log up to its
+    current end (`log_max`, a literal) and write it as `_log_id` on their rows; the last one's
+    post-hook (`people_scope_finish()`) deletes the log up to what both read. A failed build
+    deletes nothing: the next one re-reads those people.
 
     Full build instead (once) when
     * fct_registrations was itself rebuilt in full after the consumer's last build (a full build
@@ -105,17 +106,25 @@
     {%- endif -%}
 {%- endmacro %}
 
-{#- Post-hook of the consumer: the log up to what this build read is done with; the fingerprint
-    of the seeds it was built with goes into the table comment. -#}
-{% macro people_scope_finish(fingerprint_sql) -%}
+{#- Post-hook of a consumer: the fingerprint of the seeds it was built with goes into the table
+    comment; with `empty_log_with` (the other consumers, which ran before), the log up to what
+    all of them read is done with and deleted. -#}
+{% macro people_scope_finish(fingerprint_sql, empty_log_with=none) -%}
     {%- if execute -%}
         {%- set fingerprint = run_query(fingerprint_sql).rows[0][0] -%}
         do $people_scope$
         begin
+            {%- if empty_log_with is not none %}
             if to_regclass('{{ changed_people_log() }}') is not null then
                 delete from {{ changed_people_log() }}
-                where id <= (select coalesce(max(_log_id), 0) from {{ this }});
+                where id <= least(
+                    (select coalesce(max(_log_id), 0) from {{ this }})
+                    {%- for relation in empty_log_with %},
+                    (select coalesce(max(_log_id), 0) from {{ relation }})
+                    {%- endfor %}
+                );
             end if;
+            {%- endif %}
             execute format('comment on table %s is %L', '{{ this }}', '{{ fingerprint }}');
         end
         $people_scope$

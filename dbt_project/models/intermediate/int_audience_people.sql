@@ -14,12 +14,11 @@
 }}
 
 -- One row per person (keyed hash) who registered for a webinar that is not internal: what
--- audience_people publishes, and what audience_cohorts and audience_monthly need per person
--- (first registration, its course and language, days to the next registration / attended
--- webinar, first attended webinar). Incremental keyed on PERSON (macros/people_scope.sql): a
--- build re-derives the people whose registrations fct_registrations rewrote since the last
--- build, each from ALL of their registrations; the marts then read a few rows per person
--- instead of sorting every registration by person each morning.
+-- audience_people publishes, and what audience_cohorts needs per person (first registration,
+-- its course and language, days to the next registration / attended webinar). Incremental
+-- keyed on PERSON (macros/people_scope.sql): a build re-derives the people whose registrations
+-- fct_registrations rewrote since the last build, each from ALL of their registrations; the
+-- marts then read one row per person instead of sorting every registration by person.
 -- depends_on: {{ ref('internal_webinars') }}
 -- depends_on: {{ ref('webinar_catalog_map') }}
 {%- set scope = people_scope(ref('fct_registrations'), audience_people_fingerprint_sql()) %}
@@ -51,7 +50,6 @@ joined as (
         registrations.attended,
         registrations.watched_replay,
         webinars.start_time,
-        webinars.webinar_date,
         webinars.course,
         webinars.language,
         row_number() over (
@@ -100,9 +98,6 @@ people as (
         )::date as cohort_month,
         min(registered_at) as first_registered_at,
         max(registered_at) as last_registered_at,
-        -- audience_monthly counts webinars with a date only: the same firsts among those.
-        min(registered_at) filter (where webinar_date is not null) as first_dated_registered_at,
-        min(start_time) filter (where attended and webinar_date is not null) as first_dated_attended_start,
 
         ----------  load metadata
         -- The end of the change log this build read (macros/people_scope.sql), and the newest

@@ -5,51 +5,11 @@
 
 with
 
-registrations as (
+-- Per person x month x course x language (int_audience_person_months, re-derived only for the
+-- people whose registrations changed): a person counts once per group.
+person_months as (
 
-    select * from {{ ref('fct_registrations') }}
-
-),
-
-webinars as (
-
-    select * from {{ ref('dim_webinars') }}
-    where not is_internal and webinar_date is not null
-
-),
-
--- A person's first registration and first attended webinar (among the dated, not internal
--- ones) come from int_audience_people: no window over every registration of every person.
-people as (
-
-    select
-        person_key,
-        first_dated_registered_at as first_registered_at,
-        first_dated_attended_start as first_attended_start
-    from {{ ref('int_audience_people') }}
-
-),
-
-joined as (
-
-    select
-        registrations.registration_id,
-        registrations.person_key,
-        registrations.attended,
-        date_trunc('month', webinars.webinar_date)::date as webinar_month,
-        webinars.course,
-        webinars.language,
-        registrations.registered_at,
-        webinars.start_time,
-        people.first_registered_at,
-        people.first_attended_start
-    from registrations
-    inner join webinars
-        on
-            registrations.platform = webinars.platform
-            and registrations.webinar_id = webinars.webinar_id
-    inner join people
-        on registrations.person_key = people.person_key
+    select * from {{ ref('int_audience_person_months') }}
 
 ),
 
@@ -59,12 +19,11 @@ aggregated as (
         webinar_month,
         course,
         language,
-        count(distinct person_key) as registrants,
-        count(distinct person_key) filter (where registered_at = first_registered_at) as new_registrants,
-        count(distinct person_key) filter (where attended) as attendees,
-        count(distinct person_key) filter (where attended and start_time > first_attended_start)
-            as repeat_attendees
-    from joined
+        count(*) as registrants,
+        count(*) filter (where is_new) as new_registrants,
+        count(*) filter (where attended) as attendees,
+        count(*) filter (where repeat_attended) as repeat_attendees
+    from person_months
     group by webinar_month, course, language
 
 ),
