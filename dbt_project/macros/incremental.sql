@@ -295,6 +295,17 @@
     -- Statistics of the new rows first: without them the planner guesses thousands of keys and
     -- scans the whole target instead of reading the few webinars through its key index.
     analyze {{ source }};
+    {%- set log = config.get('changed_keys_log') %}
+    {%- if log %}
+
+    -- Config `changed_keys_log` ({'table': …, 'column': …}): the column's values of the rows
+    -- replaced and of the rows written go to the log (macros/people_scope.sql).
+    insert into {{ log.table }} ({{ log.column }})
+    select distinct {{ log.column }} from {{ target }}
+    where
+        ({{ key | join(', ') }}) in (select distinct {{ key | join(', ') }} from {{ source }})
+        and {{ log.column }} is not null;
+    {%- endif %}
 
     delete from {{ target }}
     where ({{ key | join(', ') }}) in (
@@ -304,4 +315,10 @@
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
     where {{ marker }} is not null
+    {%- if log %};
+
+    insert into {{ log.table }} ({{ log.column }})
+    select distinct {{ log.column }} from {{ source }}
+    where {{ marker }} is not null and {{ log.column }} is not null
+    {%- endif %}
 {%- endmacro %}

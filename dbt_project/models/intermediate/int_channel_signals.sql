@@ -2,13 +2,15 @@
 -- many registrations): the first signal present in the fixed precedence decides, its value is
 -- matched against the business's seed channel_map (highest priority wins); no row matches:
 -- 'unknown' (listed in unmapped_channel_values); no signal at all: 'direct'. A table rebuilt
--- every run, so a change to the seed reaches every registration, old ones included.
+-- every run, so a change to the seed reaches every registration, old ones included. The
+-- combinations come from int_webinar_channel_stats (per webinar and combination, maintained
+-- incrementally), not from every registration: the rebuild reads thousands of rows, not millions.
 
 with
 
-registrations as (
+webinar_signals as (
 
-    select * from {{ ref('int_registrations_unioned') }}
+    select * from {{ ref('int_webinar_channel_stats') }}
 
 ),
 
@@ -27,7 +29,7 @@ combinations as (
         utm_source,
         referral_domain,
         traffic_source
-    from registrations
+    from webinar_signals
 
 ),
 

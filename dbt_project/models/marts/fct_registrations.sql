@@ -8,7 +8,10 @@
         indexes=[
             {'columns': ['platform', 'webinar_id']},
             {'columns': ['_watermark']},
+            {'columns': ['person_key']},
         ],
+        changed_keys_log={'table': changed_people_log(), 'column': 'person_key'},
+        pre_hook="{{ create_changed_people_log() }}",
     )
 }}
 
@@ -17,7 +20,8 @@
 -- rows changed since its last build, plus those whose `is_held` flipped between that build's
 -- `as_of` and this one's (held_window). Its incremental base survives publishing: publish
 -- swaps the previous `marts` version back into `marts_build`, and the scope, computed from
--- that table's own watermark and as_of, covers what changed since then.
+-- that table's own watermark and as_of, covers what changed since then. The person_key of every
+-- row it replaces or writes goes to the log int_audience_people reads (macros/people_scope.sql).
 {%- set scope = incremental_scope(
     upstream=[ref('int_registrations_unioned'), ref('int_attendance_by_person'), ref('int_replay_by_person')],
     held_window=ref('dim_webinars'),

@@ -6,62 +6,19 @@
 
 with
 
-registrations as (
-
-    select * from {{ ref('fct_registrations') }}
-
-),
-
-webinars as (
-
-    select * from {{ ref('dim_webinars') }}
-    where not is_internal
-
-),
-
-joined as (
-
-    select
-        registrations.registration_id,
-        registrations.person_key,
-        registrations.registered_at,
-        registrations.attended,
-        webinars.start_time,
-        webinars.course,
-        webinars.language,
-        row_number() over (
-            partition by registrations.person_key
-            order by registrations.registered_at, registrations.registration_id
-        ) as registration_number
-    from registrations
-    inner join webinars
-        on
-            registrations.platform = webinars.platform
-            and registrations.webinar_id = webinars.webinar_id
-
-),
-
--- Per person, in one pass: the first registration (its month, course and language), the days
--- to the next registration, and to the next webinar attended (another registration of theirs,
--- held and attended).
+-- Per person (int_audience_people, re-derived only for the people whose registrations changed):
+-- the first registration (its month, course and language), the days to the next registration,
+-- and to the next webinar attended (another registration of theirs, held and attended).
 people as (
 
     select
         person_key,
-        date_trunc(
-            'month', min(registered_at) at time zone '{{ var("reporting_timezone", "Europe/Berlin") }}'
-        )::date as cohort_month,
-        min(course) filter (where registration_number = 1) as first_course,
-        min(language) filter (where registration_number = 1) as first_language,
-        extract(
-            epoch from min(registered_at) filter (where registration_number > 1) - min(registered_at)
-        ) / 86400.0 as days_to_registration,
-        extract(
-            epoch from min(start_time) filter (where registration_number > 1 and attended)
-            - min(registered_at)
-        ) / 86400.0 as days_to_attendance
-    from joined
-    group by person_key
+        cohort_month,
+        first_course,
+        first_language,
+        days_to_registration,
+        days_to_attendance
+    from {{ ref('int_audience_people') }}
 
 ),
 

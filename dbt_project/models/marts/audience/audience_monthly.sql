@@ -5,40 +5,11 @@
 
 with
 
-registrations as (
+-- Per person x month x course x language (int_audience_person_months, re-derived only for the
+-- people whose registrations changed): a person counts once per group.
+person_months as (
 
-    select * from {{ ref('fct_registrations') }}
-
-),
-
-webinars as (
-
-    select * from {{ ref('dim_webinars') }}
-    where not is_internal and webinar_date is not null
-
-),
-
-joined as (
-
-    select
-        registrations.registration_id,
-        registrations.person_key,
-        registrations.attended,
-        date_trunc('month', webinars.webinar_date)::date as webinar_month,
-        webinars.course,
-        webinars.language,
-        registrations.registered_at,
-        webinars.start_time,
-        min(registrations.registered_at) over (partition by registrations.person_key)
-            as first_registered_at,
-        min(webinars.start_time) filter (where registrations.attended) over (
-            partition by registrations.person_key
-        ) as first_attended_start
-    from registrations
-    inner join webinars
-        on
-            registrations.platform = webinars.platform
-            and registrations.webinar_id = webinars.webinar_id
+    select * from {{ ref('int_audience_person_months') }}
 
 ),
 
@@ -48,12 +19,11 @@ aggregated as (
         webinar_month,
         course,
         language,
-        count(distinct person_key) as registrants,
-        count(distinct person_key) filter (where registered_at = first_registered_at) as new_registrants,
-        count(distinct person_key) filter (where attended) as attendees,
-        count(distinct person_key) filter (where attended and start_time > first_attended_start)
-            as repeat_attendees
-    from joined
+        count(*) as registrants,
+        count(*) filter (where is_new) as new_registrants,
+        count(*) filter (where attended) as attendees,
+        count(*) filter (where repeat_attended) as repeat_attendees
+    from person_months
     group by webinar_month, course, language
 
 ),

@@ -4,18 +4,11 @@
 
 with
 
-registrations as (
+-- Per webinar and combination of signals (maintained incrementally): a few rows per webinar
+-- instead of every registration; the channel is joined at read time (seed changes apply).
+webinar_signals as (
 
-    select * from {{ ref('fct_registrations') }}
-
-),
-
-signals as (
-
-    select
-        registration_id,
-        signal_key
-    from {{ ref('int_registrations_unioned') }}
+    select * from {{ ref('int_webinar_channel_stats') }}
 
 ),
 
@@ -45,17 +38,16 @@ joined as (
         webinars.course,
         webinars.language,
         coalesce(channels.channel, 'unknown') as channel,
-        registrations.attended,
-        registrations.watched_replay
-    from registrations
+        webinar_signals.registrations,
+        webinar_signals.attended,
+        webinar_signals.no_show_replay_viewers
+    from webinar_signals
     inner join webinars
         on
-            registrations.platform = webinars.platform
-            and registrations.webinar_id = webinars.webinar_id
-    left join signals
-        on registrations.registration_id = signals.registration_id
+            webinar_signals.platform = webinars.platform
+            and webinar_signals.webinar_id = webinars.webinar_id
     left join channels
-        on signals.signal_key = channels.signal_key
+        on webinar_signals.signal_key = channels.signal_key
 
 ),
 
@@ -67,9 +59,9 @@ aggregated as (
         course,
         language,
         channel,
-        count(*) as registrations,
-        count(*) filter (where attended) as attended,
-        count(*) filter (where watched_replay and not attended) as no_show_replay_viewers
+        sum(registrations)::bigint as registrations,
+        sum(attended)::bigint as attended,
+        sum(no_show_replay_viewers)::bigint as no_show_replay_viewers
     from joined
     group by webinar_month, platform, course, language, channel
 

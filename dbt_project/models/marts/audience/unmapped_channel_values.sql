@@ -3,9 +3,10 @@
 
 with
 
-registrations as (
+-- Per webinar and combination of signals (maintained incrementally), not every registration.
+webinar_signals as (
 
-    select * from {{ ref('int_registrations_unioned') }}
+    select * from {{ ref('int_webinar_channel_stats') }}
 
 ),
 
@@ -28,23 +29,23 @@ final as (
         ----------  strings
         channels.deciding_signal as signal,  -- noqa: RF04
         channels.deciding_value as raw_value,
-        string_agg(distinct registrations.platform, ', ' order by registrations.platform) as platforms,
+        string_agg(distinct webinar_signals.platform, ', ' order by webinar_signals.platform) as platforms,
 
         ----------  numerics
-        count(*) as registrations,
-        count(distinct registrations.platform || ':' || registrations.webinar_id) as webinars,
+        sum(webinar_signals.registrations)::bigint as registrations,
+        count(distinct webinar_signals.platform || ':' || webinar_signals.webinar_id) as webinars,
 
         ----------  dates
         min(webinars.webinar_date) as first_webinar_date,
         max(webinars.webinar_date) as last_webinar_date
 
-    from registrations
+    from webinar_signals
     inner join channels
-        on registrations.signal_key = channels.signal_key
+        on webinar_signals.signal_key = channels.signal_key
     left join webinars
         on
-            registrations.platform = webinars.platform
-            and registrations.webinar_id = webinars.webinar_id
+            webinar_signals.platform = webinars.platform
+            and webinar_signals.webinar_id = webinars.webinar_id
     group by channels.deciding_signal, channels.deciding_value
 
 )

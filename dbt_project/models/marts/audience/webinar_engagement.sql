@@ -4,12 +4,6 @@
 
 with
 
-registrations as (
-
-    select * from {{ ref('fct_registrations') }}
-
-),
-
 webinars as (
 
     select * from {{ ref('dim_webinars') }}
@@ -19,25 +13,9 @@ webinars as (
 
 aggregated as (
 
-    select
-        platform,
-        webinar_id,
-        count(*) as registered,
-        count(*) filter (where attended) as attended,
-        count(*) filter (where attended and minutes_attended >= 15) as stayed_15m,
-        count(*) filter (where attended and minutes_attended >= 30) as stayed_30m,
-        count(*) filter (where attended and minutes_attended >= 60) as stayed_60m,
-        avg(minutes_attended) filter (where attended) as avg_minutes_attended,
-        avg(engaged_minutes) filter (where attended) as avg_engaged_minutes,
-        sum(chats) as chats,
-        sum(questions) as questions,
-        sum(polls) as polls,
-        avg(attentiveness_score) as avg_attentiveness_score,
-        avg(engagement_score) as avg_engagement_score,
-        count(*) filter (where watched_replay) as replay_viewers,
-        count(*) filter (where watched_replay and not attended) as no_show_replay_viewers
-    from registrations
-    group by platform, webinar_id
+    -- Per-webinar aggregates of the registrations, maintained incrementally (only the webinars
+    -- that changed are re-aggregated each run).
+    select * from {{ ref('int_webinar_engagement_stats') }}
 
 ),
 
