@@ -167,6 +167,10 @@ def test_every_setting_the_code_reads_reaches_airflow():
     internal = {"DWH_HOST", "DWH_PORT", "DWH_USER", "DWH_PASSWORD", "DWH_DATABASE", "DWH_CONN_ID"}
     # Read by the follow-up export command (make followups), run by people, not by Airflow.
     internal |= {"DWH_CRM_DSN"}
+    # Set per run by the pipeline for dbt (the run's as_of and Airflow run id), not by a deployment.
+    from webinar_dwh.dbt_runner import RUN_VALUES
+
+    internal |= {f"DWH_RUN_{name.upper()}" for name in RUN_VALUES}
     env = _environment(SERVICES["airflow-scheduler"])
     missing = sorted(v for v in read - internal if not v.endswith("_") and v not in env)
     assert missing == [], f"settings read by the code but not passed by docker-compose.yaml: {missing}"
