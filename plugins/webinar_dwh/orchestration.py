@@ -85,16 +85,15 @@ def dbt_build_group(
     ``dbt run``-like build of every model and seed with dbt's own threads; each model keeps its
     own task, which reads that model's result from the producer (state, timing, compiled SQL in
     the UI). A model task cleared or retried on its own runs ``dbt run --select <model>`` with the
-    run's vars, as before. The models of a morning cost one dbt start-up instead of one per
+    run's values, as before. The models of a morning cost one dbt start-up instead of one per
     model (each 1 to 4 s in a task of its own; bench/RESULTS.md, "Morning run under the
     scheduler").
 
-    The model tasks start after the producer has finished (``producer >> producer_done >> root
-    models``), so they never wait in a worker slot or need a triggerer, and a run on one
-    process (``dag.test``) runs them in order. If the producer fails, the model tasks are
-    ``upstream_failed`` and the run stops before the gate; clearing the failed producer (with
-    downstream) skips it (Cosmos never starts a second ``dbt build`` in a run) and every model
-    task rebuilds its model on its own.
+    The model tasks start after the producer has finished (:func:`_models_after_producer`), so
+    they never wait in a worker slot or need a triggerer, and a run on one process
+    (``dag.test``) runs them in order. If a model fails in the build, its own task fails and its
+    retry rebuilds it alone; a cleared producer is skipped (Cosmos never starts a second
+    ``dbt build`` in a run) and every model task rebuilds its own model.
 
     The tests run once, after all models (``TestBehavior.AFTER_ALL``): everything is built in
     ``marts_build``, which BI cannot see, so a failing test still blocks the publish. The
