@@ -78,15 +78,21 @@ def test_chromium_renders_the_upcoming_view_and_saves_a_screenshot(streamlit_ser
 def _screenshot(url: str, png: Path) -> None:
     """Save a screenshot of ``url`` that looks like a rendered page (or fail saying why)."""
     png.parent.mkdir(parents=True, exist_ok=True)
+    # Each shot reloads the page. Chromium's virtual time runs ahead while the page only waits
+    # for Streamlit's websocket, so a shot can still show the loading skeleton: retry on a
+    # real-time deadline, like the DOM polls above, rather than a fixed number of attempts.
     problem = "not taken"
-    for attempt in range(5):  # each shot reloads the page: on a busy machine it can be caught early
+    deadline = time.monotonic() + 120
+    attempt = 0
+    while time.monotonic() < deadline:
         png.unlink(missing_ok=True)
-        _chromium(url, f"--virtual-time-budget={20000 + 10000 * attempt}", f"--screenshot={png}")
+        _chromium(url, f"--virtual-time-budget={20000 + 5000 * min(attempt, 5)}", f"--screenshot={png}")
         problem = _screenshot_problem(png)
         if problem is None:
             break
-        time.sleep(3)
-    assert problem is None, problem
+        attempt += 1
+        time.sleep(2)
+    assert problem is None, f"{problem} after {attempt} attempts"
 
 
 def _screenshot_problem(png: Path) -> str | None:
