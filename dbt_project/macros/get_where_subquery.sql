@@ -6,6 +6,7 @@
     macros/incremental.sql) the test reads only the rows of the latest build:
     `_watermark >= <max(_watermark)>` (index-backed). Builds re-derive whole webinars, so keys
     that contain (platform, webinar_id) are tested completely for every webinar written;
+    audience_people likewise reads the people of its latest build (`_built_at`);
     relationships and accepted_values are row-local anyway. A full build writes one watermark,
     so `dbt build --full-refresh` still tests every row. Tests of raw tables (sources) read the
     last day of loads (`_loaded_at`, index-backed): raw only ever grows, and what was tested
@@ -22,6 +23,11 @@
         {%- if '_watermark' in columns -%}
             {%- set since = run_query("select max(_watermark)::text from " ~ relation).rows[0][0] -%}
             {%- set scope = "_watermark >= '" ~ since ~ "'::timestamptz" if since else none -%}
+        {%- elif '_built_at' in columns -%}
+            {#- audience_people: the people the latest build re-derived (its key is unique in
+                int_audience_people by index) -#}
+            {%- set since = run_query("select max(_built_at)::text from " ~ relation).rows[0][0] -%}
+            {%- set scope = "_built_at >= '" ~ since ~ "'::timestamptz" if since else none -%}
         {%- elif relation.schema == 'raw' and '_loaded_at' in columns -%}
             {%- set since = run_query(
                 "select (max(_loaded_at) - interval '1 day')::text from " ~ relation

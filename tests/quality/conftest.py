@@ -162,11 +162,15 @@ create table marts_build.unmapped_channel_values (
     first_webinar_date date, last_webinar_date date
 );
 
+-- ann was re-derived by the build in marts_build (_built_at), bob by an earlier one
 create table marts_build.audience_people as
-select md5('ann') || md5('ann') as person_key, 3 as webinars_registered, 2 as webinars_attended,
-       0 as recordings_watched, 2 as courses_touched, date '2026-09-15' as first_seen_date,
-       timestamptz '2026-09-15 10:00+00' as first_registered_at,
-       timestamptz '2026-09-15 10:00+00' as last_registered_at;
+select * from (values
+    (md5('ann') || md5('ann'), 3, 2, 0, 2, date '2026-09-15', timestamptz '2026-09-15 10:00+00',
+     timestamptz '2026-09-15 10:00+00', timestamptz '2026-11-25 05:10+00'),
+    (md5('bob') || md5('bob'), 1, 1, 0, 1, date '2026-10-01', timestamptz '2026-10-01 10:00+00',
+     timestamptz '2026-10-01 10:00+00', timestamptz '2026-11-23 05:10+00')
+) as t (person_key, webinars_registered, webinars_attended, recordings_watched, courses_touched,
+        first_seen_date, first_registered_at, last_registered_at, _built_at);
 
 create table marts_build.audience_monthly as
 select * from (values

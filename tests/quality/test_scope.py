@@ -183,3 +183,31 @@ def test_a_full_refresh_is_validated_whole_even_without_a_newer_watermark(
 
     assert report.tables["fct_registrations"].scope.whole_table
     assert not report.passed
+
+
+def test_people_re_derived_since_the_published_version_are_the_scope_of_audience_people(
+    marts_db: str, run_sql: RunSql
+) -> None:
+    # audience_people is rebuilt from int_audience_people (incremental per person) every run:
+    # its _built_at says which people the build re-derived; only those are validated again.
+    run_sql("create schema if not exists marts")
+    run_sql(
+        "create table marts.audience_people as select * from marts_build.audience_people; "
+        "update marts.audience_people set _built_at = timestamptz '2026-11-24 05:10+00'"
+    )
+    run_sql(
+        "update marts_build.audience_people set webinars_attended = 5 "
+        "where person_key = md5('bob') || md5('bob')"  # built before: validated when published
+    )
+
+    report = validate_marts(marts_db, run_date=RUN_DATE, tables=["audience_people"])
+
+    result = report.tables["audience_people"]
+    assert (result.scope.rows, result.scope.column) == (1, "_built_at") and result.status == "passed"
+
+    run_sql(
+        "update marts_build.audience_people set webinars_attended = 5 "
+        "where person_key = md5('ann') || md5('ann')"  # re-derived by this build: validated
+    )
+    message = _gate_message(validate_marts(marts_db, run_date=RUN_DATE, tables=["audience_people"]))
+    assert "audience_people: unexpected_rows_expectation(webinars_attended and recordings_watched" in message

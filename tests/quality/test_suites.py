@@ -150,11 +150,13 @@ def test_unknown_mart_is_rejected_before_connecting() -> None:
         validate_marts("postgresql://u@127.0.0.1:1/x", run_date=dt.date(2026, 11, 25), tables=["nope"])
 
 
-def test_only_fct_registrations_is_incremental_and_its_watermark_is_the_last_column() -> None:
+def test_the_scoped_marts_and_their_watermark_is_the_last_column() -> None:
     assert {n: s.incremental_column for n, s in MARTS.items() if s.incremental_column} == {
-        "fct_registrations": "_watermark"
+        "fct_registrations": "_watermark",
+        "audience_people": "_built_at",
     }
     assert MARTS["fct_registrations"].columns[-1] == "_watermark"
+    assert MARTS["audience_people"].columns[-1] == "_built_at"
     with pytest.raises(ValueError, match=r"\['_wm'\]"):
         MartSpec(name="t", columns=("a",), key=("a",), incremental_column="_wm")
 

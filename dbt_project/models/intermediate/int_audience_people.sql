@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['person_key'], 'unique': true},
             {'columns': ['_watermark']},
+            {'columns': ['_log_id']},
         ],
         post_hook="{{ people_scope_finish(audience_people_fingerprint_sql()) }}",
     )
@@ -103,7 +104,10 @@ people as (
         -- The end of the change log this build read (macros/people_scope.sql), and the newest
         -- fct_registrations build it reflects (a full rebuild of that table is detected by it).
         {{ scope.log_max }}::bigint as _log_id,
-        {{ people_watermark_literal(scope) }} as _watermark
+        {{ people_watermark_literal(scope) }} as _watermark,
+        -- When this build (re)derived the row: the quality gate validates the rows of
+        -- audience_people built since the published version (a full build: every row).
+        now() as _built_at
 
     from joined
     group by person_key

@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['person_key']},
             {'columns': ['_watermark']},
+            {'columns': ['_log_id']},
         ],
         post_hook="{{ people_scope_finish(audience_people_fingerprint_sql(), [ref('int_audience_people')]) }}",
     )

@@ -71,10 +71,14 @@ zoom_series as (
 
 ),
 
+-- Only the columns the notices read: these CTEs are read more than once, so PostgreSQL
+-- materializes them, and a `*` would compute every staging column (the e-mail hashes among
+-- them) for every registrant and invitee ever loaded.
 zoom_registrations as (
 
     select
-        zoom_registrants.*,
+        zoom_registrants.registrant_status_raw,
+        zoom_registrants.registrant_status,
         coalesce(legacy_occurrences.webinar_id, zoom_registrants.zoom_webinar_id) as webinar_id
     from zoom_registrants
     left join legacy_occurrences
@@ -86,7 +90,10 @@ zoom_registrations as (
 invitees as (
 
     select
-        calendly_invitees.*,
+        calendly_invitees.invitee_status_raw,
+        calendly_invitees.invitee_status,
+        calendly_invitees.time_zone,
+        calendly_invitees.time_zone_bucket,
         coalesce(matched_events.webinar_id, calendly_invitees.event_id) as webinar_id
     from calendly_invitees
     left join matched_events

@@ -158,9 +158,10 @@ class MartSpec:
             and unique).
         sensitive: columns whose values must never appear in a report or log; every check on
             them reports counts only.
-        incremental_column: for a mart dbt builds incrementally, the column holding the
-            watermark of the build that (re)wrote each row (never null; a build re-derives
-            whole webinars, so the key includes ``(platform, webinar_id)``). Once a published
+        incremental_column: for a mart built from incremental rows, the column holding the
+            watermark (or build time) of the build that (re)wrote each row (never null; a build
+            re-derives whole webinars or whole people: ``fct_registrations._watermark``,
+            ``audience_people._built_at``). Once a published
             version with this column exists, row-level checks read only the rows with
             ``column > max(column)`` of that version (plus the ``cutoff_relation`` window).
             ``None``: always the whole table.
@@ -499,10 +500,10 @@ MARTS: dict[str, MartSpec] = {
             key=("person_key",),
             required=False,
             sensitive=("person_key",),
+            # one row per person, re-derived whole (int_audience_people, incremental per person)
+            incremental_column="_built_at",
             checks=(
-                _block(
-                    "ExpectColumnValuesToMatchRegex", column="person_key", regex=PERSON_KEY_REGEX
-                ),
+                _block("ExpectColumnValuesToMatchRegex", column="person_key", regex=PERSON_KEY_REGEX),
                 _block(
                     "UnexpectedRowsExpectation",
                     "webinars_attended and recordings_watched <= webinars_registered",
@@ -656,9 +657,11 @@ def _common_checks(spec: MartSpec) -> tuple[Check, ...]:
             )
         )
     # Row-level: on an incremental mart, on the rows changed since the published version. The
-    # uniqueness of the key there is the uniqueness in the whole table because every key
-    # includes (platform, webinar_id) and a build re-derives whole webinars: all rows of a
-    # webinar carry the same watermark, so a duplicate of a changed row is a changed row too.
+    # uniqueness of the key there is the uniqueness in the whole table because a build
+    # re-derives whole groups of the key: every key of fct_registrations includes (platform,
+    # webinar_id) and a build re-derives whole webinars, so all rows of a webinar carry the same
+    # watermark and a duplicate of a changed row is a changed row too; audience_people copies
+    # int_audience_people, whose unique index on person_key already refuses a duplicate.
     checks += _not_null(*spec.key)
     if len(spec.key) > 1:
         checks.append(_block("ExpectCompoundColumnsToBeUnique", column_list=list(spec.key)))

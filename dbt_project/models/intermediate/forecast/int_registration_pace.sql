@@ -6,9 +6,12 @@
             {'columns': ['days_before', 'course', 'start_time']},
             {'columns': ['days_before', 'start_time']},
         ],
+        post_hook="analyze {{ this }}",
     )
 }}
 
+-- Analyzed as soon as built: int_pace_forecasts reads it right after, and the planner should
+-- know its statistics rather than guess them.
 -- Every recent webinar's registration curve: registrations made at least `days_before` whole days
 -- before its start, for days_before = 0 .. pace_max_days (registrations made even earlier count
 -- in every point). Rows only where the point is already known at the run's cut-off (as_of): a
