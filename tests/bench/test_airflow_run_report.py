@@ -18,6 +18,7 @@ from bench.airflow_run import (
     SECTION,
     TaskTiming,
     critical_path,
+    publish_ratio,
     ratio,
     render,
     schedule_s,
@@ -112,6 +113,10 @@ def test_report_names_command_figures_ratio_and_tasks() -> None:
     assert "| in-process | 12.0 | 4.0 | 0.5 | 63% |" in text
     assert "| scheduler-driven | 70.0 | 8.0 | 1.0 | 95% |" in text
     assert "Not a quiet machine" not in text
+    assert "trigger → `publish_marts` done" not in text  # no publish task in this run
+    res["airflow"]["trigger_to_publish_s"] = 26.0
+    assert publish_ratio(res) == pytest.approx(2.0)
+    assert "trigger → `publish_marts` done" in render(res, "cmd") and "**2.0 x**" in render(res, "cmd")
     res["airflow"]["cpu"]["other_cpu_s"] = 30.0
     flagged = render(res, "cmd")
     assert "other work took this share of the cores during the run (scheduler-driven 36%)" in flagged
