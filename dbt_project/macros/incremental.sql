@@ -295,11 +295,15 @@
     -- Statistics of the new rows first: without them the planner guesses thousands of keys and
     -- scans the whole target instead of reading the few webinars through its key index.
     analyze {{ source }};
+    {%- if replace_scope_key_indexed(target, key[0]) %}
     -- And the keys in scope are looked up through that index even when they are thousands (the
     -- people of a morning: 18k of 3 M rows at scale 10): a hash join would read the whole
-    -- target (680 ms there, 130 ms through the index). For these statements only.
+    -- target (680 ms there, 130 ms through the index). For these statements only, and only
+    -- when the index exists (a target built before it was added is left to the planner: a
+    -- nested loop without an index would scan the target once per key).
     set local enable_hashjoin = off;
     set local enable_mergejoin = off;
+    {%- endif %}
     {%- set log = config.get('changed_keys_log') %}
     {%- if log %}
 
@@ -329,4 +333,17 @@
     select distinct {{ log.column }} from {{ source }}
     where {{ marker }} is not null and {{ log.column }} is not null
     {%- endif %}
+{%- endmacro %}
+
+{#- Whether `relation` has an index whose first column is `column` (replace_scope's key lookups). -#}
+{% macro replace_scope_key_indexed(relation, column) -%}
+    {%- if not execute -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set found = run_query(
+        "select exists (select from pg_index as i join pg_attribute as a "
+        ~ "on a.attrelid = i.indrelid and a.attnum = i.indkey[0] "
+        ~ "where i.indrelid = '" ~ relation ~ "'::regclass and a.attname = '" ~ column ~ "')"
+    ).rows[0][0] -%}
+    {{ return(found) }}
 {%- endmacro %}
