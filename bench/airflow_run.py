@@ -274,6 +274,7 @@ def scheduler_run(
     parallelism: int,
     run_timeout_s: float,
     keep: bool,
+    tuned: bool = True,
 ) -> dict[str, Any]:
     """Start a LocalExecutor deployment on ``stack``'s warehouse, trigger one run, time it."""
     import psycopg
@@ -293,8 +294,8 @@ def scheduler_run(
         "DWH_TASK_RETRIES": "0",  # a failure shows at once instead of after a retry delay
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
     }
-    airflow = AirflowStack(base_dir, meta_dsn, env, parallelism=parallelism)
-    out: dict[str, Any] = {"parallelism": parallelism, "logs": str(airflow.logs)}
+    airflow = AirflowStack(base_dir, meta_dsn, env, parallelism=parallelism, tuned=tuned)
+    out: dict[str, Any] = {"parallelism": parallelism, "tuned": tuned, "logs": str(airflow.logs)}
     ok = False
     try:
         started = time.monotonic()
@@ -358,7 +359,9 @@ def scheduler_run(
 # --------------------------------------------------------------------------- the measurement
 
 
-def measure(scale: float, *, seed: int, parallelism: int, run_timeout_s: float, keep: bool) -> dict[str, Any]:
+def measure(
+    scale: float, *, seed: int, parallelism: int, run_timeout_s: float, keep: bool, tuned: bool = True
+) -> dict[str, Any]:
     """History, the next morning in-process, the morning after under the scheduler."""
     from bench import stages
     from bench.__main__ import run_pipeline
@@ -383,7 +386,7 @@ def measure(scale: float, *, seed: int, parallelism: int, run_timeout_s: float, 
         stages.settle(stack.owner_dsn)
         out["logical_date"] = day2
         out["airflow"] = scheduler_run(
-            stack, day2, parallelism=parallelism, run_timeout_s=run_timeout_s, keep=keep
+            stack, day2, parallelism=parallelism, run_timeout_s=run_timeout_s, keep=keep, tuned=tuned
         )
         _log(f"scheduler-driven run {out['airflow']['trigger_to_end_s']:.1f} s (trigger → end)")
     return out
@@ -421,7 +424,13 @@ def render(result: dict[str, Any], command: str, *, machine: str = "", date: str
         + f"Scale {result['scale']:g}: the history built by the bench's full run "
         f"({result['full']['total_s']:.1f} s), then the next morning **in-process** (the bench's daily "
         "pipeline: prepare, extract + load in a child process, `dbt build`, GX, publish) and the morning "
-        f"after **through Airflow** (LocalExecutor, parallelism {af['parallelism']}; scheduler, "
+        f"after **through Airflow** (LocalExecutor, parallelism {af['parallelism']}, "
+        + (
+            "docker-compose.yaml's scheduler settings (forkserver preload, idle sleep 0.25 s)"
+            if af.get("tuned", True)
+            else "Airflow's default scheduler settings"
+        )
+        + "; scheduler, "
         "dag-processor and api-server as separate processes on a PostgreSQL metadata DB; the DAG "
         "triggered over REST for that logical date), `VACUUM (ANALYZE)` before each. Same warehouse, "
         "same sandbox, minutes apart.",
@@ -544,6 +553,12 @@ def main(argv: list[str] | None = None) -> int:
         default=4,
         help="[core] parallelism of the LocalExecutor (4, as make airflow)",
     )
+    parser.add_argument(
+        "--airflow-defaults",
+        action="store_true",
+        help="Airflow's default scheduler settings instead of docker-compose.yaml's (forkserver "
+        "preload, scheduler idle sleep): what those settings save",
+    )
     parser.add_argument("--run-timeout", type=float, default=1800.0, help="seconds to wait for the DAG run")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
@@ -560,6 +575,7 @@ def main(argv: list[str] | None = None) -> int:
         parallelism=args.parallelism,
         run_timeout_s=args.run_timeout,
         keep=args.keep,
+        tuned=not args.airflow_defaults,
     )
     text = render(result, command, machine=machine(), date=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     write_section(args.out, text, section=SECTION)

@@ -311,3 +311,16 @@ def test_the_celery_provider_is_pinned_with_the_broker_client():
     )
     assert "apache-airflow-providers-celery" in (ROOT / "requirements.in").read_text()
     assert {"apache-airflow-providers-celery", "celery", "redis"} <= set(pins)
+
+
+def test_local_executor_preloads_what_every_task_imports():
+    # A module the fork server cannot import is skipped silently: check the names here.
+    import importlib.util
+
+    from webinar_dwh.orchestration import TASK_PRELOAD_MODULES
+
+    env = _environment(SERVICES["airflow-scheduler"])
+    assert env["AIRFLOW__SCHEDULER__MP_START_METHOD"] == "forkserver"
+    assert env["AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD"].split(",") == list(TASK_PRELOAD_MODULES)
+    missing = [m for m in TASK_PRELOAD_MODULES if importlib.util.find_spec(m) is None]
+    assert not missing, f"not importable: {missing}"
