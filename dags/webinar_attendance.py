@@ -14,7 +14,8 @@ only then publishes them to the `marts` schema that BI tools read (write-audit-p
    alerts, the run goes on.
 4. `dbt_build` - staging, intermediate, marts, built in `marts_build` (invisible to BI),
    each model with its dbt tests. Fails? The log names the model or test.
-5. `validate_marts` - Great Expectations suites on `marts_build`. Fails? The log lists each
+5. `validate_marts` - Great Expectations suites on `marts_build`, beside the dbt tests (publish
+   waits for both). Fails? The log lists each
    failed expectation with the observed value; `marts` stays exactly as it was. Skipped when
    this run's build is already published (the task was cleared after a successful publish).
 6. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new),
@@ -43,7 +44,13 @@ from airflow.sdk import Param, dag, task
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from webinar_dwh.config import SOURCES, PipelineSettings
-from webinar_dwh.orchestration import dbt_build_group, default_args, fail_fast, on_run_failure_alert
+from webinar_dwh.orchestration import (
+    dbt_build_group,
+    default_args,
+    fail_fast,
+    gate_beside_tests,
+    on_run_failure_alert,
+)
 
 # From the environment only (no I/O at parse time), and never raises: with an invalid setting the
 # DAG parses with the defaults and prepare_warehouse, which validates again, fails naming it.
@@ -176,7 +183,8 @@ def webinar_attendance() -> None:
     published = publish_marts()
     # the freshness check only alerts: beside the build, not before it
     loaded >> [freshness, dbt_build]
-    dbt_build >> validated >> published
+    # the gate reads the built marts while dbt's tests run; publish waits for both
+    gate_beside_tests(dbt_build, validated, published)
     published >> [build_followups(), refresh_docs()]
     send_digest(run_report(loaded, published))
 

@@ -38,6 +38,16 @@ export AIRFLOW__CORE__EXECUTOR="${AIRFLOW__CORE__EXECUTOR:-LocalExecutor}"
 # LocalExecutor starts one worker per parallelism slot (32 by default, ~1.5 GB): keep it small.
 export AIRFLOW__CORE__PARALLELISM="${AIRFLOW__CORE__PARALLELISM:-4}"
 export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT="${AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT:-120}"
+# As docker-compose.yaml: task processes fork from workers that already imported Cosmos, this
+# package, dbt and GX (webinar_dwh.orchestration.TASK_PRELOAD_MODULES), and a finished task's
+# downstream is queued within ~0.25 s.
+export AIRFLOW__SCHEDULER__MP_START_METHOD="${AIRFLOW__SCHEDULER__MP_START_METHOD:-forkserver}"
+if [[ -z "${AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD:-}" ]]; then
+    AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD="$(python -c \
+        'from webinar_dwh.orchestration import TASK_PRELOAD_MODULES as m; print(",".join(m))')"
+    export AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD
+fi
+export AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME="${AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME:-0.25}"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
 
 export AIRFLOW__API__HOST="${AIRFLOW__API__HOST:-127.0.0.1}"

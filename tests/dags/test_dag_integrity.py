@@ -77,8 +77,11 @@ def test_structure_extract_then_dbt_then_validate_then_publish(dag):
     dbt_tasks = [t for t in ids if t.startswith("dbt_build.")]
     assert len(dbt_tasks) >= 5, dbt_tasks
     validate = dag.get_task("validate_marts")
+    tests = dag.get_task("dbt_build.dbt_project_test")
+    # the gate runs beside the dbt tests, after the same model tasks; publish waits for both
+    assert validate.upstream_task_ids == tests.upstream_task_ids
     assert all(u.startswith("dbt_build.") for u in validate.upstream_task_ids)
-    assert dag.get_task("publish_marts").upstream_task_ids == {"validate_marts"}
+    assert dag.get_task("publish_marts").upstream_task_ids == {"validate_marts", "dbt_build.dbt_project_test"}
     # every dbt task sits downstream of the loads
     freshness = dag.get_task("source_freshness")
     assert freshness.upstream_task_ids == {"loads_done"}
