@@ -407,7 +407,8 @@ def measure(
     tuned: bool = True,
     warmup: bool = True,
 ) -> dict[str, Any]:
-    """History, the next morning in-process, the morning after under the scheduler."""
+    """History, three mornings in-process (the median compared), then two under the scheduler
+    (the second timed)."""
     from bench import stages
     from bench.__main__ import run_pipeline
     from bench.stack import ANCHOR, bench_stack
