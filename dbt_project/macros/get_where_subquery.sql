@@ -20,14 +20,14 @@
         {%- set columns = adapter.get_columns_in_relation(relation) | map(attribute='name') | list -%}
         {#- The bound as a literal: the planner then reads the few rows through the index on the
             column (with a subquery it assumes a third of the table and scans all of it). -#}
-        {%- if '_watermark' in columns -%}
-            {%- set since = run_query("select max(_watermark)::text from " ~ relation).rows[0][0] -%}
-            {%- set scope = "_watermark >= '" ~ since ~ "'::timestamptz" if since else none -%}
-        {%- elif '_built_at' in columns -%}
-            {#- audience_people: the people the latest build re-derived (its key is unique in
-                int_audience_people by index) -#}
-            {%- set since = run_query("select max(_built_at)::text from " ~ relation).rows[0][0] -%}
-            {%- set scope = "_built_at >= '" ~ since ~ "'::timestamptz" if since else none -%}
+        {#- The column holding the build that wrote each row: `_watermark`, or `_built_at` for
+            audience_people (the people the latest build re-derived; its key is unique in
+            int_audience_people by index). -#}
+        {%- set build_column = ('_watermark' if '_watermark' in columns
+                                else '_built_at' if '_built_at' in columns else none) -%}
+        {%- if build_column -%}
+            {%- set since = run_query("select max(" ~ build_column ~ ")::text from " ~ relation).rows[0][0] -%}
+            {%- set scope = build_column ~ " >= '" ~ since ~ "'::timestamptz" if since else none -%}
         {%- elif relation.schema == 'raw' and '_loaded_at' in columns -%}
             {%- set since = run_query(
                 "select (max(_loaded_at) - interval '1 day')::text from " ~ relation

@@ -295,7 +295,8 @@
     -- Statistics of the new rows first: without them the planner guesses thousands of keys and
     -- scans the whole target instead of reading the few webinars through its key index.
     analyze {{ source }};
-    {%- if replace_scope_key_indexed(target, key[0]) %}
+    {%- set by_index = replace_scope_key_indexed(target, key[0]) %}
+    {%- if by_index %}
     -- And the keys in scope are looked up through that index even when they are thousands (the
     -- people of a morning: 18k of 3 M rows at scale 10): a hash join would read the whole
     -- target (680 ms there, 130 ms through the index). For these statements only, and only
@@ -321,8 +322,11 @@
         select distinct {{ key | join(', ') }} from {{ source }}
     );
 
+    {%- if by_index %}
+
     reset enable_hashjoin;
     reset enable_mergejoin;
+    {%- endif %}
 
     insert into {{ target }} ({{ cols }})
     select {{ cols }} from {{ source }}
