@@ -24,8 +24,8 @@ PERMANENT_ERRORS: tuple[type[Exception], ...] = (AuthError, NotJsonError, Config
 log = logging.getLogger(__name__)
 
 #: What a LocalExecutor deployment imports once, in its fork server, instead of in every task
-#: (``[core] mp_start_method = forkserver``, ``[core] mp_forkserver_preload`` = these, comma-
-#: separated; docker-compose.yaml). Each task process is forked from an executor worker; without
+#: (``[scheduler] mp_start_method = forkserver``, ``[scheduler] mp_forkserver_preload`` = these,
+#: comma-separated; docker-compose.yaml). Each task process is forked from an executor worker; without
 #: this it imports Cosmos, its Airflow plugin and this package again to parse the DAG file
 #: (0.6 s of CPU, 0.1 s with them preloaded) for each of the morning's ~57 tasks, and GX and dbt
 #: again in the tasks that use them. A module that fails to import is skipped by Python's fork
@@ -188,6 +188,10 @@ def dbt_build_group(
     return group
 
 
+#: The task Cosmos renders for all of the project's tests (``TestBehavior.AFTER_ALL``).
+TESTS_TASK_ID = "dbt_project_test"
+
+
 def gate_beside_tests(group: Any, gate: Any, publish: Any) -> None:
     """Wire the quality gate beside the dbt tests: ``models >> [tests, gate] >> publish``.
 
@@ -195,10 +199,10 @@ def gate_beside_tests(group: Any, gate: Any, publish: Any) -> None:
     wait for the tests (on 2 cores it saves about the gate's own time on the way to BI);
     publish waits for both. When a model fails, tests, gate and publish do not run.
     """
-    tests = [t for t in group.children.values() if t.task_id.endswith(".dbt_project_test")]
-    if len(tests) != 1:
-        raise ValueError(f"{group.group_id}: expected one dbt_project_test task, found {len(tests)}")
-    (test,) = tests
+    test_id = f"{group.group_id}.{TESTS_TASK_ID}"
+    test = group.children.get(test_id)
+    if test is None:
+        raise ValueError(f"{group.group_id}: no {test_id} task (test behaviour AFTER_ALL renders it)")
     for model in test.upstream_list:
         model >> gate
     [test, gate] >> publish
@@ -238,9 +242,9 @@ def _models_after_producer(group: Any, producer_id: str, done_id: str) -> None:
         python_callable=_producer_finished,
         op_kwargs={"producer_task_id": producer_id},
         trigger_rule="all_done",
-        # retries as the group's: its own verdict is final (AirflowFailException), a hiccup of the
-        # API server is not
-        # the task that stopped the run before dbt has already sent its alert
+        # Retries as the group's: its own verdict is final (AirflowFailException), a hiccup of
+        # the API server is not. No alert of its own: the task that stopped the run before dbt
+        # has already sent one.
         on_failure_callback=None,
         doc_md="Opens the model tasks once the dbt build (the producer) has finished, whatever "
         "its outcome; fails when the build never ran because an earlier task failed.",
