@@ -305,18 +305,29 @@ def _trigger_and_wait(
     return {"state": state, "triggered": triggered, "observed_s": observed_s, "run": run}
 
 
-def scheduler_run(
-    stack: Any,
-    logical_date: datetime,
-    *,
-    parallelism: int,
-    run_timeout_s: float,
-    keep: bool,
-    tuned: bool = True,
-    warmup: bool = True,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Deployment:
+    """How the Airflow deployment of the measurement runs.
+
+    Attributes:
+        parallelism: ``[core] parallelism`` of the LocalExecutor.
+        tuned: docker-compose.yaml's scheduler settings (``False``: Airflow's defaults).
+        warmup: run a first morning before the timed one.
+        run_timeout_s: how long to wait for a DAG run.
+        keep: keep the warehouse, the metadata DB and the Airflow folder.
+    """
+
+    parallelism: int = 8
+    tuned: bool = True
+    warmup: bool = True
+    run_timeout_s: float = 1800.0
+    keep: bool = False
+
+
+def scheduler_run(stack: Any, logical_date: datetime, deployment: Deployment) -> dict[str, Any]:
     """Start a LocalExecutor deployment on ``stack``'s warehouse, trigger one run, time it
-    (with ``warmup``: a first run for ``logical_date``, then the timed one a day later)."""
+    (with ``deployment.warmup``: a first run for ``logical_date``, then the timed one a day
+    later)."""
     import psycopg
     from psycopg import sql
 
@@ -329,13 +340,16 @@ def scheduler_run(
     base_dir = Path(tempfile.mkdtemp(prefix="bench-airflow-"))
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(meta_db)))
-    env = {
-        **stack.env,
-        "DWH_TASK_RETRIES": "0",  # a failure shows at once instead of after a retry delay
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    # a failure shows at once instead of after a retry delay
+    env = {**stack.env, "DWH_TASK_RETRIES": "0"}
+    airflow = AirflowStack(
+        base_dir, meta_dsn, env, parallelism=deployment.parallelism, tuned=deployment.tuned
+    )
+    out: dict[str, Any] = {
+        "parallelism": deployment.parallelism,
+        "tuned": deployment.tuned,
+        "logs": str(airflow.logs),
     }
-    airflow = AirflowStack(base_dir, meta_dsn, env, parallelism=parallelism, tuned=tuned)
-    out: dict[str, Any] = {"parallelism": parallelism, "tuned": tuned, "logs": str(airflow.logs)}
     ok = False
     try:
         started = time.monotonic()
@@ -351,11 +365,13 @@ def scheduler_run(
         graph = _task_graph(api)
         _api(api, "PATCH", f"/api/v2/dags/{DAG_ID}", json={"is_paused": False})
         timed_date = logical_date
-        if warmup:
+        if deployment.warmup:
             # A deployment's first morning starts with empty caches (Cosmos's profile and dbt-parse
             # caches); every later morning finds them filled. The timed run is the deployment's
             # second morning, the first is reported apart.
-            first = _trigger_and_wait(api, meta_dsn, graph, logical_date, run_timeout_s, airflow.logs)
+            first = _trigger_and_wait(
+                api, meta_dsn, graph, logical_date, deployment.run_timeout_s, airflow.logs
+            )
             out["first_morning_s"] = (first["run"]["end"] - first["triggered"]).total_seconds()
             _log(f"first morning of the deployment {out['first_morning_s']:.1f} s (not timed)")
             timed_date = logical_date + timedelta(days=1)
@@ -365,7 +381,7 @@ def scheduler_run(
             stages.settle(stack.owner_dsn)
         out["logical_date"] = timed_date
         meter = CpuMeter(_postmaster_pid())
-        timed = _trigger_and_wait(api, meta_dsn, graph, timed_date, run_timeout_s, airflow.logs)
+        timed = _trigger_and_wait(api, meta_dsn, graph, timed_date, deployment.run_timeout_s, airflow.logs)
         out["observed_s"] = timed["observed_s"]
         out["cpu"] = meter.stop(out["observed_s"])
         run, triggered = timed["run"], timed["triggered"]
@@ -384,11 +400,11 @@ def scheduler_run(
         return out
     finally:
         airflow.stop()
-        if ok and not keep:
+        if ok and not deployment.keep:
             shutil.rmtree(base_dir, ignore_errors=True)
         else:
-            _log(f"Airflow folder kept: {base_dir} (metadata DB {meta_db if keep else 'dropped'})")
-        if not keep:
+            _log(f"Airflow folder kept: {base_dir} (metadata DB {meta_db if deployment.keep else 'dropped'})")
+        if not deployment.keep:
             drop = sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(meta_db))
             with psycopg.connect(server, autocommit=True) as conn, contextlib.suppress(psycopg.Error):
                 conn.execute(drop)
@@ -397,16 +413,7 @@ def scheduler_run(
 # --------------------------------------------------------------------------- the measurement
 
 
-def measure(
-    scale: float,
-    *,
-    seed: int,
-    parallelism: int,
-    run_timeout_s: float,
-    keep: bool,
-    tuned: bool = True,
-    warmup: bool = True,
-) -> dict[str, Any]:
+def measure(scale: float, *, seed: int, deployment: Deployment) -> dict[str, Any]:
     """History, three mornings in-process (the median compared), then two under the scheduler
     (the second timed)."""
     from bench import stages
@@ -414,7 +421,7 @@ def measure(
     from bench.stack import ANCHOR, bench_stack
 
     out: dict[str, Any] = {"scale": scale}
-    with bench_stack(scale, seed=seed, keep_db=keep) as stack:
+    with bench_stack(scale, seed=seed, keep_db=deployment.keep) as stack:
         _log(f"scale {scale:g}: full run (history from {stack.history_start})")
         out["full"] = run_pipeline(stack, ANCHOR)
         _log(f"full run {out['full']['total_s']:.1f} s")
@@ -436,15 +443,7 @@ def measure(
         day2 = ANCHOR + timedelta(days=INPROCESS_MORNINGS + 1)
         stack.sandbox.configure(as_of=day2)
         stages.settle(stack.owner_dsn)
-        out["airflow"] = scheduler_run(
-            stack,
-            day2,
-            parallelism=parallelism,
-            run_timeout_s=run_timeout_s,
-            keep=keep,
-            tuned=tuned,
-            warmup=warmup,
-        )
+        out["airflow"] = scheduler_run(stack, day2, deployment)
         out["logical_date"] = out["airflow"]["logical_date"]
         _log(f"scheduler-driven run {out['airflow']['trigger_to_end_s']:.1f} s (trigger → end)")
     return out
@@ -641,15 +640,14 @@ def main(argv: list[str] | None = None) -> int:
     # sessions and would outlive this process; the finally blocks stop them and drop the databases.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     command = "python -m bench.airflow_run " + shlex.join(argv if argv is not None else sys.argv[1:])
-    result = measure(
-        args.scale,
-        seed=args.seed,
+    deployment = Deployment(
         parallelism=args.parallelism,
-        run_timeout_s=args.run_timeout,
-        keep=args.keep,
         tuned=not args.airflow_defaults,
         warmup=not args.no_warmup,
+        run_timeout_s=args.run_timeout,
+        keep=args.keep,
     )
+    result = measure(args.scale, seed=args.seed, deployment=deployment)
     text = render(result, command, machine=machine(), date=f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     write_section(args.out, text, section=SECTION)
     print(text)
