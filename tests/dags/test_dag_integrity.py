@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -32,19 +31,14 @@ def test_dag_folder_imports_without_errors(dagbag):
     assert "webinar_attendance" in dagbag.dag_ids
 
 
-def test_dag_file_parses_fast_and_does_no_io_at_import():
+def test_dag_file_parses_with_no_connections_and_does_no_io_at_import():
     """Parsing must not call APIs or the warehouse: it works with no connections defined at all."""
-    code = (
-        "import time, runpy; t = time.monotonic(); "
-        f"runpy.run_path({str(ROOT / 'dags' / 'webinar_attendance.py')!r}); "
-        "print(time.monotonic() - t)"
-    )
+    code = f"import runpy; runpy.run_path({str(ROOT / 'dags' / 'webinar_attendance.py')!r})"
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW_CONN_")}
     env["PYTHONPATH"] = f"{ROOT / 'plugins'}:{ROOT}"
-    started = time.monotonic()
+    # the timeout only stops a hang (an import that waits on a network call); parse time is not asserted
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert time.monotonic() - started < 120
 
 
 def test_policy_schedule_is_a_timezone_aware_morning_cron(dag):

@@ -25,12 +25,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_importing_the_package_loads_neither_gx_nor_sqlalchemy() -> None:
+    """The DAG file and every task import the package; GX and SQLAlchemy load only where a suite runs."""
     code = (
-        "import sys, time; t = time.perf_counter(); import webinar_dwh.quality; "
-        "print(time.perf_counter() - t); "
+        "import sys; import webinar_dwh.quality; "
         "assert 'great_expectations' not in sys.modules and 'sqlalchemy' not in sys.modules"
     )
-    out = subprocess.run(
+    subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT / "plugins")},
@@ -38,7 +38,6 @@ def test_importing_the_package_loads_neither_gx_nor_sqlalchemy() -> None:
         text=True,
         check=True,
     )
-    assert float(out.stdout) < 0.5
 
 
 def test_every_expectation_is_tagged_blocking_or_warn_in_meta_and_gx_severity() -> None:

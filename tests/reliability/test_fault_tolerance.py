@@ -149,14 +149,11 @@ def test_a_wrong_api_key_fails_fast_naming_the_connection_not_the_key(stack, mon
     conn = json.loads(stack.env["AIRFLOW_CONN_BIGMARKER_DEFAULT"])
     monkeypatch.setenv("AIRFLOW_CONN_BIGMARKER_DEFAULT", json.dumps({**conn, "password": wrong_key}))
 
-    started = time.monotonic()
     with pytest.raises(AuthError) as failure:
         pipeline.extract_load("bigmarker", pipeline.RunInfo.manual(LAST_DAY))
-    seconds = time.monotonic() - started
     stats = stack.sandbox.stats()
-    print(f"\nwrong key: failed after {seconds:.2f} s, {stats['total']} request(s): {failure.value}")
+    print(f"\nwrong key: failed after {stats['total']} request(s): {failure.value}")
 
-    assert seconds < 5
     assert stats["total"] == 1  # no retry of a 401
     assert "bigmarker_default" in str(failure.value)
     assert wrong_key not in str(failure.value) and conn["password"] not in str(failure.value)

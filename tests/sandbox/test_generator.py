@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -37,10 +36,8 @@ def test_density_follows_scale(uni: Universe) -> None:
     assert 1000 <= sum(c.start_ts < big.anchor_ts for c in big.conferences) <= 1010
 
 
-def test_big_scale_plans_fast_and_lazily() -> None:
-    started = time.perf_counter()
+def test_big_scale_plans_lazily() -> None:
     uni = Universe(seed=1, scale=10.0)
-    assert time.perf_counter() - started < 5
     assert len(uni.conferences) > 10_000
     assert len(uni._bm_cache._data) == 0  # no child generated while planning
 

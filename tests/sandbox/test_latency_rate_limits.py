@@ -39,10 +39,7 @@ def test_every_vendor_answers_after_the_configured_latency(
     for vendor, call in calls.items():
         started = time.perf_counter()
         assert call().status_code == 200, vendor
-        assert time.perf_counter() - started >= 0.06, vendor
-    started = time.perf_counter()
-    http.get(sb.urls["admin"] + "/health")
-    assert time.perf_counter() - started < 0.05  # the admin routes never wait
+        assert time.perf_counter() - started >= 0.06, vendor  # a lower bound: the knob delays
 
 
 def _burst(sb: Any, url: str, headers: dict[str, str], n: int) -> list[requests.Response]:

@@ -1,14 +1,12 @@
-"""Landing throughput vs a plain COPY of the same rows into an identical table.
+"""A batch bigger than the landing's write buffers stores exactly what a plain COPY of it stores.
 
-The default size is a quick smoke check; set ``DWH_LANDING_BENCH_ROWS=300000`` for the real
-measurement (the benchmark target is a ratio >= 0.5). Prints rows/s and the ratio (``-s``).
+How fast landing is against a plain COPY is measured by ``make bench`` ("landing / plain COPY"),
+not here: this checks the binary COPY path's contents on a batch of many 1 MiB writes.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -23,8 +21,7 @@ from webinar_dwh.warehouse.landing import land_batch
 
 pytestmark = pytest.mark.warehouse
 
-ROWS = int(os.environ.get("DWH_LANDING_BENCH_ROWS", "30000"))
-MIN_RATIO = float(os.environ.get("DWH_LANDING_MIN_RATIO", "0.35"))  # loose: small runs are noisy
+ROWS = 30_000
 
 
 def registrations(n: int) -> Iterator[Record]:
@@ -38,8 +35,8 @@ def registrations(n: int) -> Iterator[Record]:
         })
 
 
-def plain_copy(conn: psycopg.Connection, n: int) -> float:
-    """Seconds for a plain text COPY of the same rows, pre-rendered in memory, into a twin table."""
+def plain_copy(conn: psycopg.Connection, n: int) -> None:
+    """A plain text COPY of the same rows, pre-rendered in memory, into a twin table."""
     conn.execute("create table raw.bench_twin (like raw.bigmarker_registrations including all)")
     conn.commit()
     batch, now, day = uuid.uuid4(), datetime.now(UTC).isoformat(), date(2025, 3, 2).isoformat()
@@ -50,23 +47,27 @@ def plain_copy(conn: psycopg.Connection, n: int) -> float:
     ).encode()
     stmt = sql.SQL("copy {} (_batch_id, _row_seq, _record_key, _parent_key, _extracted_at, _dag_run_id, "
                    "_logical_date, payload) from stdin").format(sql.Identifier("raw", "bench_twin"))
-    started = time.perf_counter()
     with conn.cursor() as cur, cur.copy(stmt) as copy:
         for i in range(0, len(data), 1 << 20):
             copy.write(data[i:i + (1 << 20)])
     conn.commit()
-    return time.perf_counter() - started
 
 
-def test_landing_keeps_up_with_a_plain_copy(warehouse: Warehouse) -> None:
+def test_a_large_batch_lands_the_same_rows_as_a_plain_copy(warehouse: Warehouse) -> None:
     with psycopg.connect(warehouse.owner_dsn) as conn:
-        baseline = plain_copy(conn, ROWS)
-        started = time.perf_counter()
+        plain_copy(conn, ROWS)
         result = land_batch(conn, source="bigmarker", items=registrations(ROWS),
                             dag_run_id="bench", logical_date=date(2025, 3, 2))
-        landed = time.perf_counter() - started
-    assert result.rows_by_entity == {"registrations": ROWS}
-    ratio = baseline / landed
-    print(f"\nlanding {ROWS / landed:,.0f} rows/s, plain COPY {ROWS / baseline:,.0f} rows/s, "
-          f"ratio {ratio:.2f}")
-    assert ratio >= MIN_RATIO
+        assert result.rows_by_entity == {"registrations": ROWS}
+        differ = """
+            select count(*) from (
+              (select _row_seq, _record_key, _parent_key, _logical_date, payload from {a}
+               except select _row_seq, _record_key, _parent_key, _logical_date, payload from {b})
+              union all
+              (select _row_seq, _record_key, _parent_key, _logical_date, payload from {b}
+               except select _row_seq, _record_key, _parent_key, _logical_date, payload from {a})
+            ) d"""
+        landed = sql.Identifier("raw", "bigmarker_registrations")
+        twin = sql.Identifier("raw", "bench_twin")
+        assert conn.execute(sql.SQL("select count(*) from {}").format(landed)).fetchone() == (ROWS,)
+        assert conn.execute(sql.SQL(differ).format(a=landed, b=twin)).fetchone() == (0,)

@@ -245,10 +245,9 @@ def test_lock_timeout_fails_clearly_and_changes_nothing(v2: Warehouse) -> None:
         before = snapshot(conn)
         conn.rollback()
         reader.execute("select count(*) from marts.fct_registrations")  # long BI transaction
-        started = time.monotonic()
+        # without the lock timeout, publish would wait for the BI transaction and this test hang
         with pytest.raises(PublishError, match=r"could not lock marts\..*within 0\.3s"):
             publish_marts(conn, lock_timeout_s=0.3)
-        assert time.monotonic() - started < 5
         assert conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         assert snapshot(conn) == before
         assert conn.execute("select count(*) from meta.publications").fetchone() == (2,)
