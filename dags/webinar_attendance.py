@@ -10,19 +10,20 @@ only then publishes them to the `marts` schema that BI tools read (write-audit-p
 2. `extract_load_<source>` - pulls the window `[cursor - lookback, interval end + lookahead)`,
    lands raw JSON with COPY, one transaction per batch; bad records go to `raw.quarantine`.
    Fails? 401/403 name the connection to fix; 429/5xx are retried with backoff.
-3. `source_freshness` - `dbt source freshness` on raw, beside the dbt build; a stale source
-   alerts, the run goes on.
-4. `dbt_build` - staging, intermediate, marts, built in `marts_build` (invisible to BI),
+3. `dbt_build` - staging, intermediate, marts, built in `marts_build` (invisible to BI),
    each model with its dbt tests. Fails? The log names the model or test.
-5. `validate_marts` - Great Expectations suites on `marts_build`, beside the dbt tests (publish
+4. `validate_marts` - Great Expectations suites on `marts_build`, beside the dbt tests (publish
    waits for both). Fails? The log lists each
    failed expectation with the observed value; `marts` stays exactly as it was. Skipped when
    this run's build is already published (the task was cleared after a successful publish).
-6. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new),
+5. `publish_marts` - swaps `marts_build` into `marts` in one transaction (BI sees old or new),
    only the build this run's gate validated and never one older than what BI reads; a no-op
    when this run's build is already published. A refusal says which tasks to clear.
-7. `run_report` - rows per source; a warning counts quarantined records. Beside it,
+6. `run_report` - rows per source; a warning counts quarantined records. Beside it,
    `refresh_docs` writes the dbt docs (`make docs`), off the way to the digest.
+7. `source_freshness` - `dbt source freshness` on raw once the build is over, whatever its
+   outcome (a stale source may be why it failed): a stale source alerts, nothing else. Not
+   beside the build, whose cores it would take.
 8. `build_followups` - the sales team's follow-up lists (schema `crm`, role `crm_reader`) from
    the marts just published: no-shows, attendees, highly engaged attendees with their e-mails.
 9. `send_digest` - the morning digest (yesterday, the coming week with forecasts, flags, data
@@ -118,7 +119,7 @@ def webinar_attendance() -> None:
         """Join point after the sources: skipped (disabled) sources do not block the build."""
         return {s["source"]: s for s in summaries if s and not s.get("skipped")}
 
-    @task(trigger_rule="none_failed")
+    @task(trigger_rule="all_done")
     def source_freshness(**context) -> dict:
         """Run `dbt source freshness`; a stale source sends an alert but does not stop the run."""
         from webinar_dwh import pipeline
@@ -181,10 +182,12 @@ def webinar_attendance() -> None:
     )
     validated = validate_marts()
     published = publish_marts()
-    # the freshness check only alerts: beside the build, not before it
-    loaded >> [freshness, dbt_build]
+    loaded >> dbt_build
     # the gate reads the built marts while dbt's tests run; publish waits for both
     gate_beside_tests(dbt_build, validated, published)
+    # the freshness check only alerts: after the build and publish (whatever their outcome),
+    # so that its dbt process does not take the build's cores
+    [loaded, published] >> freshness
     published >> [build_followups(), refresh_docs()]
     send_digest(run_report(loaded, published))
 

@@ -50,7 +50,7 @@ pytestmark = pytest.mark.e2e
 # 06:00 Europe/Berlin on 2026-11-24: the data interval ends at the sandbox's default clock.
 LOGICAL = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)
 #: The tasks up to the gate: the failed-expectation run marks them done (see that test).
-BUILT_BEFORE_THE_GATE = r"prepare_warehouse|extract_load_\w+|loads_done|source_freshness|dbt_build\..+"
+BUILT_BEFORE_THE_GATE = r"prepare_warehouse|extract_load_\w+|loads_done|dbt_build\..+"
 #: The run that published last (run id, run_after), for the test that clears its gate.
 PUBLISHED_RUN: dict = {}
 
@@ -333,7 +333,7 @@ def test_clearing_the_gate_of_a_published_run_or_publishing_again_changes_nothin
 
 
 #: The tasks a failing-model run marks done: the raw layer holds this date's data already.
-LOADED = r"prepare_warehouse|extract_load_\w+|source_freshness"
+LOADED = r"prepare_warehouse|extract_load_\w+"
 MODEL_TASK = "dbt_build.attendance_daily_run"
 
 
