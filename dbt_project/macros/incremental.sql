@@ -307,14 +307,26 @@
     {%- endif %}
     {%- set log = config.get('changed_keys_log') %}
     {%- if log %}
+    {%- set log_columns = log.get('columns', [log.get('column')]) %}
+    {%- set log_csv = log_columns | join(', ') %}
+    {%- if log.get('signed') %}
+
+    -- Config `changed_keys_log` with `signed`: the replaced rows (-1) and the rows written (+1),
+    -- each with its `columns`, go to the log: the changes a delta-maintained aggregate applies
+    -- (macros/aggregate_deltas.sql).
+    insert into {{ log.table }} (sign, {{ log_csv }})
+    select -1, {{ log_csv }} from {{ target }}
+    where ({{ key | join(', ') }}) in (select distinct {{ key | join(', ') }} from {{ source }});
+    {%- else %}
 
     -- Config `changed_keys_log` ({'table': …, 'column': …}): the column's values of the rows
     -- replaced and of the rows written go to the log (macros/people_scope.sql).
-    insert into {{ log.table }} ({{ log.column }})
-    select distinct {{ log.column }} from {{ target }}
+    insert into {{ log.table }} ({{ log_csv }})
+    select distinct {{ log_csv }} from {{ target }}
     where
         ({{ key | join(', ') }}) in (select distinct {{ key | join(', ') }} from {{ source }})
-        and {{ log.column }} is not null;
+        and ({{ log_csv }}) is not null;
+    {%- endif %}
     {%- endif %}
 
     delete from {{ target }}
@@ -332,10 +344,17 @@
     select {{ cols }} from {{ source }}
     where {{ marker }} is not null
     {%- if log %};
+    {%- if log.get('signed') %}
 
-    insert into {{ log.table }} ({{ log.column }})
-    select distinct {{ log.column }} from {{ source }}
-    where {{ marker }} is not null and {{ log.column }} is not null
+    insert into {{ log.table }} (sign, {{ log_csv }})
+    select 1, {{ log_csv }} from {{ source }}
+    where {{ marker }} is not null
+    {%- else %}
+
+    insert into {{ log.table }} ({{ log_csv }})
+    select distinct {{ log_csv }} from {{ source }}
+    where {{ marker }} is not null and ({{ log_csv }}) is not null
+    {%- endif %}
     {%- endif %}
 {%- endmacro %}
 

@@ -10,6 +10,17 @@
             {'columns': ['_watermark']},
             {'columns': ['_log_id']},
         ],
+        changed_keys_log={
+            'table': audience_cohort_changes_log(),
+            'columns': [
+                'cohort_month', 'first_course', 'first_language', 'days_to_registration', 'days_to_attendance',
+            ],
+            'signed': true,
+        },
+        pre_hook="{{ create_delta_log(audience_cohort_changes_log(), {
+            'cohort_month': 'date', 'first_course': 'text', 'first_language': 'text',
+            'days_to_registration': 'numeric', 'days_to_attendance': 'numeric',
+        }) }}",
         post_hook="{{ people_scope_finish(audience_people_fingerprint_sql()) }}",
     )
 }}

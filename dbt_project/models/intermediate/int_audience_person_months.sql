@@ -10,6 +10,15 @@
             {'columns': ['_watermark']},
             {'columns': ['_log_id']},
         ],
+        changed_keys_log={
+            'table': audience_month_changes_log(),
+            'columns': ['webinar_month', 'course', 'language', 'is_new', 'attended', 'repeat_attended'],
+            'signed': true,
+        },
+        pre_hook="{{ create_delta_log(audience_month_changes_log(), {
+            'webinar_month': 'date', 'course': 'text', 'language': 'text',
+            'is_new': 'boolean', 'attended': 'boolean', 'repeat_attended': 'boolean',
+        }) }}",
         post_hook="{{ people_scope_finish(audience_people_fingerprint_sql(), [ref('int_audience_people')]) }}",
     )
 }}
@@ -17,9 +26,11 @@
 -- One row per person and month (of the webinar) x course x language they registered in (dated,
 -- not internal webinars): whether the group holds their first registration, whether they
 -- attended there, and whether they attended a webinar there that started after their first
--- attended one. audience_monthly counts these rows (a person once per group) instead of
--- sorting every registration by person. Incremental keyed on person like int_audience_people
--- (macros/people_scope.sql); this model runs after it and empties the change log.
+-- attended one. int_audience_monthly counts these rows (a person once per group) instead of
+-- sorting every registration by person: it applies the rows each build replaces and writes,
+-- which go to a change log (config changed_keys_log, macros/aggregate_deltas.sql).
+-- Incremental keyed on person like int_audience_people (macros/people_scope.sql); this model
+-- runs after it and empties the people change log.
 -- depends_on: {{ ref('int_audience_people') }}
 -- depends_on: {{ ref('internal_webinars') }}
 -- depends_on: {{ ref('webinar_catalog_map') }}

@@ -6,41 +6,17 @@
 
 with
 
--- Per person (int_audience_people, re-derived only for the people whose registrations changed):
--- the first registration (its month, course and language), the days to the next registration,
--- and to the next webinar attended (another registration of theirs, held and attended).
-people as (
-
-    select
-        person_key,
-        cohort_month,
-        first_course,
-        first_language,
-        days_to_registration,
-        days_to_attendance
-    from {{ ref('int_audience_people') }}
-
-),
-
+-- Counted per cohort by int_audience_cohorts, which applies the people whose registrations
+-- changed instead of counting everyone again.
 aggregated as (
 
     select
-        cohort_month,
-        first_course,
-        first_language,
-        count(*) as cohort_size,
-        count(*) filter (where days_to_registration <= 30) as registered_again_30,
-        count(*) filter (where days_to_registration <= 90) as registered_again_90,
-        count(*) filter (where days_to_registration <= 180) as registered_again_180,
-        count(*) filter (where days_to_attendance <= 30) as attended_again_30,
-        count(*) filter (where days_to_attendance <= 90) as attended_again_90,
-        count(*) filter (where days_to_attendance <= 180) as attended_again_180,
+        *,
         -- Whole windows only: the cohort's last member registered before the month's end
         -- (midnight in the reporting time zone).
         (cohort_month + interval '1 month')::timestamp
         at time zone '{{ var("reporting_timezone", "Europe/Berlin") }}' as cohort_end
-    from people
-    group by cohort_month, first_course, first_language
+    from {{ ref('int_audience_cohorts') }}
 
 ),
 

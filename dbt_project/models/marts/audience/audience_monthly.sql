@@ -5,26 +5,11 @@
 
 with
 
--- Per person x month x course x language (int_audience_person_months, re-derived only for the
--- people whose registrations changed): a person counts once per group.
-person_months as (
-
-    select * from {{ ref('int_audience_person_months') }}
-
-),
-
+-- Counted per month x course x language by int_audience_monthly (a person once per group),
+-- which applies the people whose registrations changed instead of counting everyone again.
 aggregated as (
 
-    select
-        webinar_month,
-        course,
-        language,
-        count(*) as registrants,
-        count(*) filter (where is_new) as new_registrants,
-        count(*) filter (where attended) as attendees,
-        count(*) filter (where repeat_attended) as repeat_attendees
-    from person_months
-    group by webinar_month, course, language
+    select * from {{ ref('int_audience_monthly') }}
 
 ),
 
