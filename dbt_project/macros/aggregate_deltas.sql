@@ -21,10 +21,11 @@
       new table and logs nothing. The upstream table's oid is kept in the aggregate's comment.
 -#}
 
-{#- The upstream's pre-hook: the log exists before its first incremental build writes to it. -#}
+{#- The upstream's pre-hook: the log exists before its first incremental build writes to it.
+    No index: it only ever holds the rows since the last build, read whole. -#}
 {% macro create_delta_log(log_table, columns) -%}
     create table if not exists {{ log_table }} (
-        id bigint generated always as identity primary key,
+        id bigint generated always as identity,
         sign smallint not null
         {%- for name, data_type in columns.items() %},
         {{ name }} {{ data_type }}

@@ -309,15 +309,25 @@
     {%- if log %}
     {%- set log_columns = log.get('columns', [log.get('column')]) %}
     {%- set log_csv = log_columns | join(', ') %}
-    {%- if log.get('signed') %}
+    {%- endif %}
 
-    -- Config `changed_keys_log` with `signed`: the replaced rows (-1) and the rows written (+1),
-    -- each with its `columns`, go to the log: the changes a delta-maintained aggregate applies
-    -- (macros/aggregate_deltas.sql).
+    {%- if log and log.get('signed') %}
+
+    -- Config `changed_keys_log` with `signed`: the rows replaced go to the log with sign -1 as
+    -- they are deleted (one pass), the rows written with +1 below: the changes a
+    -- delta-maintained aggregate applies (macros/aggregate_deltas.sql).
+    with replaced as (
+        delete from {{ target }}
+        where ({{ key | join(', ') }}) in (
+            select distinct {{ key | join(', ') }} from {{ source }}
+        )
+        returning {{ log_csv }}
+    )
+
     insert into {{ log.table }} (sign, {{ log_csv }})
-    select -1, {{ log_csv }} from {{ target }}
-    where ({{ key | join(', ') }}) in (select distinct {{ key | join(', ') }} from {{ source }});
+    select -1, {{ log_csv }} from replaced;
     {%- else %}
+    {%- if log %}
 
     -- Config `changed_keys_log` ({'table': …, 'column': …}): the column's values of the rows
     -- replaced and of the rows written go to the log (macros/people_scope.sql).
@@ -327,12 +337,12 @@
         ({{ key | join(', ') }}) in (select distinct {{ key | join(', ') }} from {{ source }})
         and ({{ log_csv }}) is not null;
     {%- endif %}
-    {%- endif %}
 
     delete from {{ target }}
     where ({{ key | join(', ') }}) in (
         select distinct {{ key | join(', ') }} from {{ source }}
     );
+    {%- endif %}
 
     {%- if by_index %}
 

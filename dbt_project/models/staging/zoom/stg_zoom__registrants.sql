@@ -2,7 +2,7 @@ with
 
 source as (
 
-    {{ dedupe_latest(source('zoom', 'registrants')) }}
+    {{ dedupe_latest(source('zoom', 'registrants'), key='_parent_key, _record_key') }}
 
 ),
 

@@ -1,4 +1,4 @@
-"""The audience aggregates maintained by deltas equal a recount after changes and after full builds.
+"""Models that read only what changed equal a recount, or a full build, after later loads.
 
 ``int_audience_monthly`` and ``int_audience_cohorts`` add the rows their person-keyed upstreams
 replaced (-1) and wrote (+1) to their previous counts (macros/aggregate_deltas.sql). After the
@@ -6,11 +6,16 @@ module's build, a later load moves a webinar to the previous month (its registra
 groups), adds a new person and a returning one; the next ``dbt run`` applies the changes, and
 every count must equal a recount of the upstream. A full build of an upstream makes its
 aggregate rebuild in full.
+
+``int_vendor_value_observations`` re-reads only the parents with raw rows loaded since its last
+build: a later load with an unseen value appears in ``vendor_value_notices``, the notices of the
+parents not re-read stay, and the result equals a full build.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import psycopg
 import pytest
@@ -130,3 +135,33 @@ def test_a_full_build_of_the_upstream_rebuilds_the_aggregate_in_full(dbt_run: Db
 
     assert "int_audience_monthly: built in full (int_audience_person_months was rebuilt" in out, out[-4000:]
     assert _counts(dbt_run.dsn)["monthly_diff"] == 0
+
+
+NOTICES = (
+    "select field, raw_value, bucket, example_webinar_ids, webinars, records"
+    " from marts_build.vendor_value_notices"
+)
+
+
+def test_vendor_value_notices_re_read_only_new_parents_and_equal_a_full_build(dbt_run: DbtRun) -> None:
+    with psycopg.connect(dbt_run.dsn) as conn:
+        before = set(conn.execute(NOTICES).fetchall())
+    assert any(row[1] == "ru" for row in before), before  # C_RU's language, from the module's build
+    (enus,) = [_with(row, language="tlh") for row in BM_CONFERENCES if row[0] == C_ENUS]
+    _land_now(dbt_run.dsn, {"bigmarker_conferences": [enus]})
+
+    out = _run(dbt_run, "--select", "int_vendor_value_observations", "vendor_value_notices")
+
+    # C_ENUS, and the parents of the previous load (its rows are at the watermark, read again)
+    (read,) = re.findall(r"int_vendor_value_observations: re-reading (\d+) parents", out)
+    assert 1 <= int(read) <= 3, out[-4000:]
+    with psycopg.connect(dbt_run.dsn) as conn:
+        after = set(conn.execute(NOTICES).fetchall())
+    assert ("bigmarker.conference.language", "tlh", "other", C_ENUS, 1, 1) in after
+    assert any(row[1] == "ru" for row in after)  # not re-read, still reported
+
+    out = _run(dbt_run, "--full-refresh", "--select", "int_vendor_value_observations", "vendor_value_notices")
+
+    assert "int_vendor_value_observations: reading every parent" in out, out[-4000:]
+    with psycopg.connect(dbt_run.dsn) as conn:
+        assert set(conn.execute(NOTICES).fetchall()) == after
