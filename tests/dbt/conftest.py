@@ -54,22 +54,28 @@ def _bootstrap(superuser_dsn: str) -> str:
     return owner_dsn
 
 
+def land(dsn: str, tables: dict[str, list[tuple[str, str | None, dict]]], hours_ago: float = 0) -> None:
+    """Insert ``tables`` ({raw table: [(record_key, parent_key, payload)]}) as one batch loaded
+    ``hours_ago`` hours ago."""
+    batch_id = uuid.uuid4()
+    with psycopg.connect(dsn) as conn:
+        for table, records in tables.items():
+            for seq, (key, parent, payload) in enumerate(records):
+                conn.execute(
+                    sql.SQL(
+                        "insert into {} (_batch_id, _row_seq, _record_key, _parent_key, _extracted_at,"
+                        " _loaded_at, _dag_run_id, _logical_date, payload)"
+                        " values (%s, %s, %s, %s, now() - make_interval(hours => %s),"
+                        " now() - make_interval(hours => %s), 'manual__test', current_date, %s)"
+                    ).format(sql.Identifier("raw", table)),
+                    (batch_id, seq, key, parent, hours_ago, hours_ago, Jsonb(payload)),
+                )
+
+
 def _land(dsn: str) -> None:
     """Insert every load of ``LOADS`` as its own batch, oldest first (``_loaded_at`` ascending)."""
-    with psycopg.connect(dsn) as conn:
-        for hours_ago, tables in LOADS:
-            batch_id = uuid.uuid4()
-            for table, records in tables.items():
-                for seq, (key, parent, payload) in enumerate(records):
-                    conn.execute(
-                        sql.SQL(
-                            "insert into {} (_batch_id, _row_seq, _record_key, _parent_key, _extracted_at,"
-                            " _loaded_at, _dag_run_id, _logical_date, payload)"
-                            " values (%s, %s, %s, %s, now() - make_interval(hours => %s),"
-                            " now() - make_interval(hours => %s), 'manual__test', current_date, %s)"
-                        ).format(sql.Identifier("raw", table)),
-                        (batch_id, seq, key, parent, hours_ago, hours_ago, Jsonb(payload)),
-                    )
+    for hours_ago, tables in LOADS:
+        land(dsn, tables, hours_ago)
 
 
 def dbt_env(dsn: str, tmp: Path) -> dict[str, str]:

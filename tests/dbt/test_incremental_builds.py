@@ -19,10 +19,8 @@ import re
 
 import psycopg
 import pytest
-from conftest import DbtRun, run_dbt
+from conftest import DbtRun, land, run_dbt
 from dbt_payloads import AS_OF, BM_CONFERENCES, C_DA, C_ENUS, C_PM, C_UNM, _registration, _with
-from psycopg import sql
-from psycopg.types.json import Jsonb
 
 pytestmark = pytest.mark.warehouse
 
@@ -62,21 +60,6 @@ select count(*) from ((select * from recount except select * from kept)
 """
 
 
-def _land_now(dsn: str, tables: dict[str, list[tuple[str, str | None, dict]]]) -> None:
-    with psycopg.connect(dsn) as conn:
-        for table, rows in tables.items():
-            for seq, (key, parent, payload) in enumerate(rows):
-                conn.execute(
-                    sql.SQL(
-                        "insert into {} (_batch_id, _row_seq, _record_key, _parent_key, _extracted_at,"
-                        " _loaded_at, _dag_run_id, _logical_date, payload)"
-                        " values (gen_random_uuid(), %s, %s, %s, now(), now(), 'manual__test',"
-                        " current_date, %s)"
-                    ).format(sql.Identifier("raw", table)),
-                    (seq, key, parent, Jsonb(payload)),
-                )
-
-
 def _counts(dsn: str) -> dict[str, int]:
     with psycopg.connect(dsn) as conn:
         one = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
@@ -104,12 +87,12 @@ def test_changes_are_applied_as_deltas_and_equal_a_recount(dbt_run: DbtRun) -> N
     # registration, which the people models take for a full rebuild of fct_registrations (and
     # so rebuild in full). A later load of one unchanged conference moves the watermark past it.
     (unchanged,) = [row for row in BM_CONFERENCES if row[0] == C_UNM]
-    _land_now(dbt_run.dsn, {"bigmarker_conferences": [unchanged]})
+    land(dbt_run.dsn, {"bigmarker_conferences": [unchanged]})
     _run(dbt_run)
 
     (moved,) = [_with(row, start_time="2025-02-24T18:00:00+01:00", end_time="2025-02-24T19:00:00+01:00")
                 for row in BM_CONFERENCES if row[0] == C_DA]
-    _land_now(dbt_run.dsn, {
+    land(dbt_run.dsn, {
         "bigmarker_conferences": [moved],  # its registrants move from March to February
         "bigmarker_registrations": [
             _registration(C_PM, "b9", "erin@example.com", "2025-03-02T09:00:00Z"),  # new person
@@ -148,7 +131,7 @@ def test_vendor_value_notices_re_read_only_new_parents_and_equal_a_full_build(db
         before = set(conn.execute(NOTICES).fetchall())
     assert any(row[1] == "ru" for row in before), before  # C_RU's language, from the module's build
     (enus,) = [_with(row, language="tlh") for row in BM_CONFERENCES if row[0] == C_ENUS]
-    _land_now(dbt_run.dsn, {"bigmarker_conferences": [enus]})
+    land(dbt_run.dsn, {"bigmarker_conferences": [enus]})
 
     out = _run(dbt_run, "--select", "int_vendor_value_observations", "vendor_value_notices")
 
