@@ -19,8 +19,9 @@ import re
 
 import psycopg
 import pytest
-from conftest import DbtRun, land, run_dbt
 from dbt_payloads import AS_OF, BM_CONFERENCES, C_DA, C_ENUS, C_PM, C_UNM, _registration, _with
+
+from tests.dbt.conftest import DbtRun, land, run_dbt
 
 pytestmark = pytest.mark.warehouse
 
