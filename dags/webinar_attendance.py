@@ -21,9 +21,9 @@ only then publishes them to the `marts` schema that BI tools read (write-audit-p
    when this run's build is already published. A refusal says which tasks to clear.
 6. `run_report` - rows per source; a warning counts quarantined records. Beside it,
    `refresh_docs` writes the dbt docs (`make docs`), off the way to the digest.
-7. `source_freshness` - `dbt source freshness` on raw once the build is over, whatever its
-   outcome (a stale source may be why it failed): a stale source alerts, nothing else. Not
-   beside the build, whose cores it would take.
+7. `source_freshness` - `dbt source freshness` on raw once the build is published (or was
+   already): a stale source alerts, nothing else. Not beside the build, whose cores it would
+   take; not after a failed load or build, which has alerted already.
 8. `build_followups` - the sales team's follow-up lists (schema `crm`, role `crm_reader`) from
    the marts just published: no-shows, attendees, highly engaged attendees with their e-mails.
 9. `send_digest` - the morning digest (yesterday, the coming week with forecasts, flags, data
@@ -119,7 +119,7 @@ def webinar_attendance() -> None:
         """Join point after the sources: skipped (disabled) sources do not block the build."""
         return {s["source"]: s for s in summaries if s and not s.get("skipped")}
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="none_failed")
     def source_freshness(**context) -> dict:
         """Run `dbt source freshness`; a stale source sends an alert but does not stop the run."""
         from webinar_dwh import pipeline
@@ -185,8 +185,8 @@ def webinar_attendance() -> None:
     loaded >> dbt_build
     # the gate reads the built marts while dbt's tests run; publish waits for both
     gate_beside_tests(dbt_build, validated, published)
-    # the freshness check only alerts: after the build and publish (whatever their outcome),
-    # so that its dbt process does not take the build's cores
+    # the freshness check only alerts: after publish (done or skipped as already published),
+    # so that its dbt process does not take the build's cores; a failed run alerted already
     [loaded, published] >> freshness
     published >> [build_followups(), refresh_docs()]
     send_digest(run_report(loaded, published))
